@@ -1,0 +1,259 @@
+"""The Python API behind the CLI: spec -> request -> backend.
+
+    loaded = api.load("train.yaml", ["nodes=2"])   # validate (SpecError on problems)
+    request = api.plan(loaded)                     # pure data: script + sbatch argv
+    result = api.submit(request)                   # job dir, snapshot, sbatch
+
+Heavy modules (pydantic, jinja2, yaml) are imported inside the functions
+that need them, so `aihpc list` and `aihpc --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aihpc.errors import ClusterError, SpecError, SpecIssue, UsageError
+
+if TYPE_CHECKING:
+    from aihpc.backend.base import Backend, JobInfo, SubmitResult
+    from aihpc.request.model import JobRequest
+    from aihpc.spec.loader import LoadedSpec
+    from aihpc.spec.profile import ClusterProfile
+
+
+def current_user() -> str:
+    return getpass.getuser()
+
+
+def backend(environ: dict[str, str] | None = None) -> Backend:
+    from aihpc.backend.select import get_backend
+
+    return get_backend(environ)
+
+
+# -- submit ---------------------------------------------------------------
+def load(
+    spec_file: str | os.PathLike[str],
+    overrides: list[str] | tuple[str, ...] = (),
+    environ: dict[str, str] | None = None,
+) -> LoadedSpec:
+    """Validate a spec with all layers; raises SpecError (exit 2) on any problem."""
+    from aihpc.spec.loader import load_spec
+
+    return load_spec(spec_file, overrides, environ=environ)
+
+
+def plan(
+    loaded: LoadedSpec,
+    *,
+    user: str | None = None,
+    now: datetime | None = None,
+    token: str | None = None,
+) -> JobRequest:
+    """The request for a loaded spec: lists the snapshot files, renders, no writes."""
+    from aihpc import snapshot
+    from aihpc.request.materialize import materialize
+
+    files = snapshot.list_files(loaded.workdir)
+    spec = loaded.spec
+    if spec.script is not None and spec.script not in files.files:
+        origin = loaded.origins.get(("script",))
+        raise SpecError(
+            SpecIssue(
+                origin.file if origin else str(loaded.spec_file),
+                origin.line if origin else 1,
+                origin.column if origin else 1,
+                "script",
+                f"{spec.script} would not be in the code snapshot ({files.method})",
+                "git add it" if files.method == "git" else "check .aihpcignore",
+            )
+        )
+    return materialize(
+        spec,
+        loaded.profile,
+        workdir=loaded.workdir,
+        template=loaded.template,
+        user=user or current_user(),
+        now=now or datetime.now(),
+        token=token or secrets.token_hex(3),
+        snapshot=files,
+        spec_file=str(loaded.spec_file),
+    )
+
+
+def submit(
+    request: JobRequest,
+    backend_: Backend | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SubmitResult:
+    """Create the job directory (logs, code copy, script), then sbatch."""
+    from aihpc import jobdir
+
+    chosen = backend_ or backend()
+    jobdir.prepare(request, progress)
+    try:
+        result = chosen.submit(request)
+    except BaseException:
+        # Nothing was queued: do not leave a job directory that looks like a job.
+        shutil.rmtree(request.job_dir, ignore_errors=True)
+        raise
+    jobdir.record_job_id(request, result.job_id, result.cluster)
+    return result
+
+
+# -- follow-up commands ---------------------------------------------------
+def status(job_id: str, backend_: Backend | None = None) -> list[JobInfo]:
+    return (backend_ or backend()).status(job_id)
+
+
+def list_jobs(user: str | None = None, backend_: Backend | None = None) -> list[JobInfo]:
+    return (backend_ or backend()).list(user or current_user())
+
+
+def logs(
+    job_id: str, follow: bool = False, rank: int | None = 0, backend_: Backend | None = None
+) -> Iterator[str]:
+    return (backend_ or backend()).logs(job_id, follow, rank)
+
+
+def cancel(job_id: str, backend_: Backend | None = None) -> None:
+    (backend_ or backend()).cancel(job_id)
+
+
+# -- interactive ----------------------------------------------------------
+def _profile(environ: dict[str, str] | None) -> ClusterProfile | None:
+    from aihpc.spec.profile import find_profile
+
+    return find_profile(environ)
+
+
+def _check_partition(profile: ClusterProfile | None, partition: str | None, gpus: int) -> str:
+    if profile is None:
+        if partition is None:
+            raise UsageError("no cluster profile found: give --partition")
+        return partition
+    name = partition or profile.default_partition
+    part = profile.partitions.get(name)
+    if part is None:
+        raise SpecError(
+            SpecIssue(
+                "<command line>",
+                1,
+                1,
+                "partition",
+                f"partition {name!r} does not exist",
+                "partitions: " + ", ".join(sorted(profile.partitions)),
+            )
+        )
+    if gpus > part.gpus_per_node:
+        raise SpecError(
+            SpecIssue(
+                "<command line>",
+                1,
+                1,
+                "gpus",
+                f"{gpus} GPUs requested, partition {name!r} nodes have {part.gpus_per_node}",
+            )
+        )
+    return name
+
+
+def shell_argv(
+    partition: str | None = None,
+    gpus: int = 0,
+    cpus: int | None = None,
+    mem: str | None = None,
+    time_limit: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> list[str]:
+    """`srun --pty` for an interactive shell on one node of a partition."""
+    name = _check_partition(_profile(environ), partition, gpus)
+    argv = ["srun", "--pty", f"--partition={name}", "--nodes=1", "--ntasks=1"]
+    if gpus:
+        argv.append(f"--gres=gpu:{gpus}")
+    if cpus:
+        argv.append(f"--cpus-per-task={cpus}")
+    if mem:
+        argv.append(f"--mem={mem}")
+    if time_limit:
+        argv.append(f"--time={time_limit}")
+    argv += ["bash", "-l"]
+    return argv
+
+
+def jupyter_request(
+    *,
+    partition: str | None = None,
+    gpus: int = 0,
+    cpus: int | None = None,
+    mem: str | None = None,
+    time_limit: str | None = None,
+    setup: tuple[str, ...] = (),
+    notebook_dir: str | None = None,
+    environ: dict[str, str] | None = None,
+    user: str | None = None,
+    now: datetime | None = None,
+    token: str | None = None,
+) -> JobRequest:
+    """A one-node job running JupyterLab (rendered from jupyter.sbatch.j2)."""
+    from aihpc.request.jupyter import materialize_jupyter
+
+    profile = _profile(environ)
+    name = _check_partition(profile, partition, gpus)
+    shared = dict(profile.shared_dirs) if profile else {}
+    if "shared" not in shared:
+        raise UsageError("the cluster profile names no shared directory for job directories")
+    return materialize_jupyter(
+        partition=name,
+        gpus=gpus,
+        cpus=cpus,
+        mem=mem,
+        time_limit=time_limit,
+        setup=list(setup),
+        notebook_dir=notebook_dir or os.getcwd(),
+        shared_dirs=shared,
+        user=user or current_user(),
+        now=now or datetime.now(),
+        token=token or secrets.token_hex(3),
+        login_host=profile.login_host if profile else "",
+    )
+
+
+def wait_for_jupyter(
+    request: JobRequest,
+    job_id: str,
+    backend_: Backend,
+    timeout: float = 600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Wait until the job wrote jupyter.json (it is running), or fail if it ended."""
+    info_file = Path(request.job_dir) / "jupyter.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if info_file.exists():
+            data: dict[str, Any] = json.loads(info_file.read_text(encoding="utf-8"))
+            return data
+        if all(j.is_terminal for j in backend_.status(job_id)):
+            raise ClusterError(
+                f"the JupyterLab job {job_id} ended before starting; see "
+                f"{request.job_dir}/logs/batch.log"
+            )
+        sleep(2.0)
+    raise ClusterError(f"JupyterLab job {job_id} did not start within {timeout:.0f}s")
+
+
+def tunnel_command(info: dict[str, Any], login_host: str, user: str) -> tuple[str, str]:
+    """(ssh command to run on your laptop, URL to open)."""
+    port = int(info["port"])
+    host = str(info["host"])
+    ssh = f"ssh -N -L {port}:{host}:{port} {user}@{login_host or '<login-node>'}"
+    return ssh, f"http://localhost:{port}/lab?token={info['token']}"

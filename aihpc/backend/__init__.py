@@ -1,0 +1,1 @@
+"""Backends: the stage that talks to Slurm. `select.get_backend()` picks one."""

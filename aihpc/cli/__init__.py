@@ -1,0 +1,1 @@
+"""The click CLI: a thin layer over aihpc.api. Subcommands load lazily."""

@@ -1,0 +1,303 @@
+"""`materialize`: a validated spec -> a JobRequest. Pure: no subprocess, no writes.
+
+Everything variable (user, time, random suffix, file list of the snapshot)
+is an argument, so the same inputs always give the same script and argv;
+golden-file tests rely on that.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from aihpc import __version__
+from aihpc.errors import SpecError, SpecIssue
+from aihpc.request import render, sweep
+from aihpc.request.model import FileToWrite, JobRequest, SnapshotFiles, SnapshotPlan
+from aihpc.request.templates import LAUNCHER_TEMPLATES
+from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
+from aihpc.spec.profile import ClusterProfile
+
+SRUN_WAIT_SECONDS = 60  # after the first task exits, how long srun waits for the others
+USER_RE = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+LIB_DIR = "lib"  # job-side copy of aihpc.runtime & co, prepended to PYTHONPATH
+
+
+def expand_placeholders(value: str, values: Mapping[str, str]) -> str:
+    """Replace `{key}`; unknown keys were rejected by the spec checks already."""
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+
+
+def grace_seconds(signal_before: int) -> int:
+    """How long the batch script waits for a checkpoint before requeuing anyway.
+
+    Half of signal_before, or all but 60 s of it when that is longer: the
+    remainder leaves time for `scontrol requeue` before the time limit.
+    """
+    return max(signal_before // 2, signal_before - 60)
+
+
+def gloo_ifname(value: str) -> str:
+    """NCCL's "=eth0" (exact name) means plain "eth0" to gloo.
+
+    Gloo takes a comma-separated list of exact interface names and fails with
+    "Unable to find address for: =eth0" on NCCL's prefix syntax; the profile
+    may use NCCL's spelling for both variables.
+    """
+    return ",".join(item.removeprefix("=") for item in value.split(","))
+
+
+def _gres(spec: TrainSpec) -> str | None:
+    if spec.gpus_per_node == 0:
+        return None
+    if spec.gpu_type:
+        return f"gpu:{spec.gpu_type}:{spec.gpus_per_node}"
+    return f"gpu:{spec.gpus_per_node}"
+
+
+def _env(spec: TrainSpec, profile: ClusterProfile | None, launcher: str) -> list[dict[str, str]]:
+    """Weakest first: aihpc defaults < profile network.env < train.yaml env."""
+    merged: dict[str, str] = {
+        "NCCL_DEBUG": "WARN",
+        "OMP_NUM_THREADS": str(spec.cpus_per_task or 1),
+    }
+    if launcher == "srun":
+        # Debian's torch 2.6 has no libuv; env:// with the plain TCPStore works.
+        merged["USE_LIBUV"] = "0"
+    if profile is not None:
+        merged.update(profile.network.env)
+        if "GLOO_SOCKET_IFNAME" in merged:
+            merged["GLOO_SOCKET_IFNAME"] = gloo_ifname(merged["GLOO_SOCKET_IFNAME"])
+    merged.update(spec.env)
+    return [{"name": k, "value": v} for k, v in merged.items()]
+
+
+def _sbatch_argv(
+    spec: TrainSpec,
+    launcher: str,
+    job_dir: str,
+    code_dir: str,
+    script_path: str,
+    rows: int,
+) -> tuple[str, ...]:
+    per_node_tasks = spec.processes_per_node if launcher == "srun" else 1
+    argv = [
+        "sbatch",
+        "--parsable",
+        f"--job-name={spec.name}",
+        f"--chdir={code_dir}",
+        f"--output={job_dir}/logs/" + ("batch-%a.log" if rows else "batch.log"),
+        "--open-mode=append",
+        f"--nodes={spec.nodes}",
+        f"--ntasks-per-node={per_node_tasks}",
+    ]
+    if spec.cpus_per_task is not None:
+        # cpus_per_task is per training process; a torchrun task hosts all of a node's.
+        factor = 1 if launcher == "srun" else spec.processes_per_node
+        argv.append(f"--cpus-per-task={spec.cpus_per_task * factor}")
+    gres = _gres(spec)
+    if gres:
+        argv.append(f"--gres={gres}")
+    for option, value in (
+        ("mem", spec.mem),
+        ("time", spec.time),
+        ("partition", spec.partition),
+        ("account", spec.account),
+        ("qos", spec.qos),
+    ):
+        if value is not None:
+            argv.append(f"--{option}={value}")
+    if spec.checkpoint is not None:
+        argv += [f"--signal=B:USR1@{spec.checkpoint.signal_before}", "--requeue"]
+    if rows:
+        argv.append(f"--array={sweep.array_spec(rows, spec.max_parallel)}")
+    argv.append(script_path)
+    return tuple(argv)
+
+
+def job_dir_name(name: str, now: datetime, token: str) -> str:
+    return f"{name}-{now.strftime('%Y%m%d-%H%M%S')}-{token}"
+
+
+def context(
+    spec: TrainSpec,
+    profile: ClusterProfile | None,
+    *,
+    launcher: str,
+    job_dir: str,
+    code_dir: str,
+    submit_dir: str,
+    checkpoint_dir: str,
+    rows: int,
+    mounts: list[str],
+) -> dict[str, Any]:
+    """The template context, documented in docs/researcher-guide.md (user templates)."""
+    procs = spec.processes_per_node
+    ckpt = spec.checkpoint
+    return {
+        "aihpc_version": __version__,
+        "job": {
+            "name": spec.name,
+            "dir": job_dir,
+            "code_dir": code_dir,
+            "submit_dir": submit_dir,
+            "lib_dir": posixpath.join(job_dir, LIB_DIR),
+            "launcher": launcher,
+            "nodes": spec.nodes,
+            "procs_per_node": procs,
+            "world_size": spec.nodes * procs,
+            "gpus_per_node": spec.gpus_per_node,
+            "cpus_per_task": spec.cpus_per_task,
+            "node_cpus_per_task": None
+            if spec.cpus_per_task is None
+            else spec.cpus_per_task * procs,
+            "checkpoint_dir": checkpoint_dir,
+            "srun_wait": SRUN_WAIT_SECONDS,
+        },
+        "program": {
+            "script": spec.script,
+            "module": spec.module,
+            "args": list(spec.args),
+        },
+        "env": _env(spec, profile, launcher),
+        "setup": list(spec.setup),
+        "checkpoint": None
+        if ckpt is None
+        else {
+            "signal_before": ckpt.signal_before,
+            "max_restarts": ckpt.max_restarts,
+            "grace": grace_seconds(ckpt.signal_before),
+        },
+        "sweep": None
+        if not rows
+        else {"table": posixpath.join(job_dir, "sweep.jsonl"), "size": rows},
+        "container": None
+        if spec.container is None
+        else {
+            "runtime": spec.container.runtime,
+            "image": spec.container.image,
+            "mounts": mounts,
+            "gpus": spec.gpus_per_node > 0,
+        },
+        "cluster": None
+        if profile is None
+        else {"name": profile.cluster, "login_host": profile.login_host},
+    }
+
+
+def _template_error(template: str | Path, exc: jinja2.TemplateError) -> SpecError:
+    line = getattr(exc, "lineno", None) or 1
+    where = getattr(exc, "filename", None) or str(template)
+    return SpecError(SpecIssue(where, line, 1, "template", f"template error: {exc.message}"))
+
+
+def materialize(
+    spec: TrainSpec,
+    profile: ClusterProfile | None,
+    *,
+    workdir: Path,
+    template: str | Path,
+    user: str,
+    now: datetime,
+    token: str,
+    snapshot: SnapshotFiles | None,
+    spec_file: str = "",
+) -> JobRequest:
+    """Build the full request. Raises SpecError only for template errors."""
+    if not USER_RE.fullmatch(user):
+        raise SpecError(SpecIssue("<environment>", 1, 1, "user", f"odd user name {user!r}"))
+    launcher = spec.launcher
+    places: dict[str, str] = dict(profile.shared_dirs) if profile else {}
+    places.update(name=spec.name, user=user)
+    jobs_dir = expand_placeholders(spec.jobs_dir, places)
+    job_dir = posixpath.join(jobs_dir, job_dir_name(spec.name, now, token))
+    places["job_dir"] = job_dir
+    code_dir = posixpath.join(job_dir, "code")
+    checkpoint_dir = expand_placeholders(
+        spec.checkpoint.dir if spec.checkpoint else "{job_dir}/checkpoints", places
+    )
+    script_path = posixpath.join(job_dir, "job.sbatch")
+    rows = sweep.expand(spec.sweep)
+    mounts: list[str] = []
+    if spec.container is not None:
+        # The job dir (code, logs, flag) and checkpoints must be visible inside.
+        mounts = [f"{job_dir}:{job_dir}"]
+        if not checkpoint_dir.startswith(job_dir + "/"):
+            mounts.append(f"{checkpoint_dir}:{checkpoint_dir}")
+        mounts += [expand_placeholders(m, places) for m in spec.container.mounts]
+
+    ctx = context(
+        spec,
+        profile,
+        launcher=launcher,
+        job_dir=job_dir,
+        code_dir=code_dir,
+        submit_dir=str(workdir),
+        checkpoint_dir=checkpoint_dir,
+        rows=len(rows),
+        mounts=mounts,
+    )
+    try:
+        script = render.render(template, ctx)
+    except jinja2.TemplateError as exc:
+        raise _template_error(template, exc) from None
+
+    argv = _sbatch_argv(spec, launcher, job_dir, code_dir, script_path, len(rows))
+    metadata = {
+        "aihpc_version": __version__,
+        "name": spec.name,
+        "job_dir": job_dir,
+        "launcher": launcher,
+        "nodes": spec.nodes,
+        "procs_per_node": spec.processes_per_node,
+        "world_size": spec.world_size,
+        "array_size": len(rows),
+        "rank_log": "rank-{task}.log" if launcher == "srun" else "node-{task}.log",
+        "template": str(template),
+        "spec_file": spec_file,
+        "submit_dir": str(workdir),
+        "checkpoint_dir": checkpoint_dir,
+        "created": now.isoformat(timespec="seconds"),
+        "sbatch_argv": list(argv),
+        "spec": spec.model_dump(mode="json"),
+    }
+    files = [
+        FileToWrite(script_path, script, 0o755),
+        FileToWrite(
+            posixpath.join(job_dir, "aihpc-job.json"),
+            json.dumps(metadata, indent=2, sort_keys=True) + "\n",
+        ),
+    ]
+    if rows:
+        files.append(FileToWrite(posixpath.join(job_dir, "sweep.jsonl"), sweep.table(rows)))
+    plan = None
+    if snapshot is not None:
+        plan = SnapshotPlan(
+            source=str(workdir),
+            dest=code_dir,
+            method=snapshot.method,
+            files=snapshot.files,
+            total_bytes=snapshot.total_bytes,
+        )
+    return JobRequest(
+        name=spec.name,
+        job_dir=job_dir,
+        script_path=script_path,
+        script=script,
+        sbatch_argv=argv,
+        sweep_rows=rows,
+        snapshot=plan,
+        files=tuple(files),
+        dirs=(job_dir, posixpath.join(job_dir, "logs"), code_dir),
+        metadata=metadata,
+    )
+
+
+__all__ = ["LAUNCHER_TEMPLATES", "SnapshotFiles", "materialize"]

@@ -1,0 +1,1 @@
+"""Spec stage: train.yaml -> validated TrainSpec (see loader.load_spec)."""

@@ -1,0 +1,103 @@
+"""The cluster profile `/etc/aihpc/cluster.yaml`, written by the slurm role.
+
+Format: docs/cluster-profile.md. We read it; we never write it. Unknown
+extra keys are accepted (later roles add to it), an unknown `schema` is not.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aihpc.errors import ProfileError
+from aihpc.spec import yamlsafe
+from aihpc.spec.model import ENV_KEY_RE
+
+DEFAULT_PROFILE_PATH = "/etc/aihpc/cluster.yaml"
+PROFILE_ENV = "AIHPC_CLUSTER_PROFILE"
+KNOWN_SCHEMAS = frozenset({1})
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+
+class Partition(_Open):
+    nodes: int = Field(ge=0)
+    gpus_per_node: int = Field(ge=0)
+    gpu_types: list[str]
+    cpus_per_node: int = Field(ge=0)
+    mem_per_node_mb: int = Field(ge=0)
+    max_time: str
+    default: bool = False
+
+
+class Network(_Open):
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class ClusterProfile(_Open):
+    schema_: int = Field(alias="schema")
+    cluster: str
+    login_host: str
+    default_partition: str
+    partitions: dict[str, Partition]
+    shared_dirs: dict[str, str] = Field(default_factory=dict)
+    network: Network = Field(default_factory=Network)
+    path: str = Field("", exclude=True, description="File this profile was read from.")
+
+
+def profile_path(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get(PROFILE_ENV) or DEFAULT_PROFILE_PATH)
+
+
+def load_profile(path: Path) -> ClusterProfile:
+    """Read and check a profile file; ProfileError names the file on any problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"cannot read cluster profile {path}: {exc.strerror}") from None
+    try:
+        located = yamlsafe.load_mapping(raw, str(path))
+    except Exception as exc:  # a SpecError here is still the cluster's problem
+        raise ProfileError(f"invalid cluster profile: {exc}") from None
+    data = located.data
+    schema = data.get("schema")
+    if schema not in KNOWN_SCHEMAS:
+        raise ProfileError(
+            f"{path}: unknown cluster profile schema {schema!r} (this aihpc reads "
+            f"{sorted(KNOWN_SCHEMAS)}); upgrade aihpc or re-run the slurm playbook"
+        )
+    try:
+        profile = ClusterProfile.model_validate({**data, "path": str(path)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        origin = located.values.get(tuple(first["loc"]))
+        line = f":{origin.line}:{origin.column}" if origin else ""
+        raise ProfileError(f"{path}{line}: cluster profile field {where}: {first['msg']}") from None
+    gloo = profile.network.env.get("GLOO_SOCKET_IFNAME", "")
+    if any(item.startswith("^") for item in gloo.split(",")):
+        raise ProfileError(
+            f"{path}: network.env GLOO_SOCKET_IFNAME {gloo!r}: gloo cannot exclude "
+            "interfaces ('^' is NCCL syntax); name the interface to use"
+        )
+    bad = [k for k in profile.network.env if not ENV_KEY_RE.fullmatch(k)]
+    if bad:
+        raise ProfileError(f"{path}: network.env keys must be shell variable names: {bad}")
+    if profile.default_partition not in profile.partitions:
+        raise ProfileError(
+            f"{path}: default_partition {profile.default_partition!r} is not in partitions"
+        )
+    return profile
+
+
+def find_profile(environ: dict[str, str] | None = None) -> ClusterProfile | None:
+    """The profile if its file exists, else None (e.g. on a laptop for --dry-run)."""
+    path = profile_path(environ)
+    if not path.exists():
+        return None
+    return load_profile(path)

@@ -1,0 +1,277 @@
+"""Filters that turn the inventory into slurm.conf, gres.conf and the profile.
+
+Kept in Python (not Jinja loops) because hostlist compression and grouping
+identical nodes are easier to get right, and to unit-test, here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_NAME_RE = re.compile(r"^(.*?)(\d+)$")
+
+# GPU device files by vendor when the inventory does not list them.
+_DEVICE_PATTERNS = {
+    "nvidia": ("/dev/nvidia", 0),
+    "amd": ("/dev/dri/renderD", 128),
+}
+
+
+def _render_range(start: int, end: int, width: int) -> str:
+    if start == end:
+        return f"{start:0{width}d}"
+    return f"{start:0{width}d}-{end:0{width}d}"
+
+
+def hostlist_compress(names: Iterable[str]) -> str:
+    """['gpu01', 'gpu02', 'gpu04', 'login'] -> 'gpu[01-02,04],login'.
+
+    Names group by prefix and digit width, so gpu1..gpu10 and gpu01..gpu10 are
+    both handled the way Slurm expands them back.
+    """
+    groups: dict[tuple[str, int], list[int]] = {}
+    plain: list[str] = []
+    order: list[tuple[str, int] | str] = []
+    for name in dict.fromkeys(names):  # unique, order kept
+        match = _NAME_RE.match(name)
+        if not match:
+            plain.append(name)
+            order.append(name)
+            continue
+        prefix, digits = match.groups()
+        # Unpadded numbers form one group whatever their length.
+        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        key = (prefix, width)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(int(digits))
+
+    parts: list[str] = []
+    for item in order:
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        prefix, width = item
+        numbers = sorted(set(groups[item]))
+        if len(numbers) == 1:
+            parts.append(f"{prefix}{numbers[0]:0{width}d}")
+            continue
+        ranges = []
+        start = prev = numbers[0]
+        for n in numbers[1:]:
+            if n == prev + 1:
+                prev = n
+                continue
+            ranges.append(_render_range(start, prev, width))
+            start = prev = n
+        ranges.append(_render_range(start, prev, width))
+        parts.append(f"{prefix}[{','.join(ranges)}]")
+    return ",".join(parts)
+
+
+def _gpu_files(gpus: Mapping[str, Any]) -> str:
+    if gpus.get("files"):
+        return str(gpus["files"])
+    vendor = str(gpus.get("vendor", "nvidia"))
+    if vendor not in _DEVICE_PATTERNS:
+        raise ValueError(f"slurm_node_gpus.vendor must be nvidia or amd, not {vendor!r}")
+    base, first = _DEVICE_PATTERNS[vendor]
+    count = int(gpus["count"])
+    last = first + count - 1
+    return f"{base}{first}" if count == 1 else f"{base}[{first}-{last}]"
+
+
+def _autodetect(gpus: Mapping[str, Any]) -> str:
+    # YAML 1.1 reads a bare `off` as False: accept both spellings.
+    value = gpus.get("autodetect", "off")
+    if value is False or value is None:
+        return "off"
+    return str(value)
+
+
+def slurm_node_specs(hosts: Iterable[str], hostvars: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One spec per compute host, from its inventory variables only.
+
+    Facts are not used: `--limit` runs must render the same slurm.conf as
+    full runs, and facts of hosts outside the limit may be missing.
+    """
+    specs = []
+    for host in hosts:
+        hv = hostvars[host]
+        params = dict(hv.get("slurm_node_params") or {})
+        if not params.get("CPUs") and not params.get("CoresPerSocket"):
+            raise ValueError(
+                f"host {host}: slurm_node_params needs at least CPUs (and RealMemory); "
+                "set it in the group_vars of the node group"
+            )
+        gpus = dict(hv.get("slurm_node_gpus") or {})
+        features = list(hv.get("slurm_node_features") or [])
+        specs.append(
+            {
+                "name": host,
+                "params": params,
+                "gpus": gpus,
+                "features": features,
+            }
+        )
+    return specs
+
+
+def _gres_string(gpus: Mapping[str, Any]) -> str:
+    count = int(gpus.get("count", 0))
+    if count <= 0:
+        return ""
+    gpu_type = gpus.get("type")
+    return f"gpu:{gpu_type}:{count}" if gpu_type else f"gpu:{count}"
+
+
+def _node_key(spec: Mapping[str, Any]) -> tuple[Any, ...]:
+    gpus = spec["gpus"]
+    return (
+        tuple(sorted((k, str(v)) for k, v in spec["params"].items())),
+        _gres_string(gpus),
+        _autodetect(gpus) if gpus else "",
+        _gpu_files(gpus) if gpus and int(gpus.get("count", 0)) > 0 else "",
+        tuple(spec["features"]),
+    )
+
+
+def _group_identical(specs: Iterable[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    grouped: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for spec in specs:
+        grouped.setdefault(_node_key(spec), []).append(spec)
+    return list(grouped.values())
+
+
+def slurm_node_lines(specs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """NodeName lines, identical nodes folded into one hostlist."""
+    lines = []
+    for group in _group_identical(specs):
+        first = group[0]
+        names = hostlist_compress(s["name"] for s in group)
+        words = [f"NodeName={names}"]
+        words += [f"{k}={v}" for k, v in first["params"].items()]
+        gres = _gres_string(first["gpus"])
+        if gres:
+            words.append(f"Gres={gres}")
+        if first["features"]:
+            words.append("Features=" + ",".join(first["features"]))
+        words.append("State=UNKNOWN")
+        lines.append(" ".join(words))
+    return lines
+
+
+def slurm_gres_lines(specs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """gres.conf lines: AutoDetect=nvml|rsmi, or explicit typed device files."""
+    lines = []
+    for group in _group_identical(specs):
+        gpus = group[0]["gpus"]
+        if not gpus or int(gpus.get("count", 0)) <= 0:
+            continue
+        names = hostlist_compress(s["name"] for s in group)
+        mode = _autodetect(gpus)
+        if mode in ("nvml", "rsmi", "nrt", "oneapi"):
+            # Slurm matches the detected model ("h100_80gb_hbm3") against the
+            # type in slurm.conf's Gres=gpu:h100:8 by substring, so the
+            # inventory's short type name is enough.
+            lines.append(f"NodeName={names} AutoDetect={mode}")
+        elif mode == "off":
+            line = f"NodeName={names} AutoDetect=off Name=gpu"
+            if gpus.get("type"):
+                line += f" Type={gpus['type']}"
+            line += f" File={_gpu_files(gpus)}"
+            lines.append(line)
+        else:
+            raise ValueError(f"slurm_node_gpus.autodetect must be off, nvml or rsmi, not {mode!r}")
+    return lines
+
+
+def slurm_partition_lines(
+    partitions: Iterable[Mapping[str, Any]], groups: Mapping[str, list[str]]
+) -> list[str]:
+    lines = []
+    for part in partitions:
+        hosts = _partition_hosts(part, groups)
+        words = [f"PartitionName={part['name']}", f"Nodes={hostlist_compress(hosts)}"]
+        words.append("Default=" + ("YES" if part.get("default") else "NO"))
+        params = {"State": "UP", **dict(part.get("params") or {})}
+        words += [f"{k}={v}" for k, v in params.items()]
+        lines.append(" ".join(words))
+    return lines
+
+
+def _partition_hosts(part: Mapping[str, Any], groups: Mapping[str, list[str]]) -> list[str]:
+    hosts: list[str] = []
+    for group in part.get("groups") or []:
+        if group not in groups:
+            raise ValueError(f"partition {part['name']}: inventory group {group!r} does not exist")
+        hosts += groups[group]
+    hosts += list(part.get("hosts") or [])
+    if not hosts:
+        raise ValueError(f"partition {part['name']}: no hosts (give groups or hosts)")
+    return list(dict.fromkeys(hosts))
+
+
+def slurm_profile_partitions(
+    partitions: Iterable[Mapping[str, Any]],
+    groups: Mapping[str, list[str]],
+    specs: Iterable[Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """The partition table of /etc/aihpc/cluster.yaml (see docs/cluster-profile.md)."""
+    by_name = {s["name"]: s for s in specs}
+    out: dict[str, dict[str, Any]] = {}
+    for part in partitions:
+        hosts = [h for h in _partition_hosts(part, groups) if h in by_name]
+        nodes = [by_name[h] for h in hosts]
+        gpu_counts = [int(n["gpus"].get("count", 0)) for n in nodes] or [0]
+        gpu_types = sorted({str(n["gpus"]["type"]) for n in nodes if n["gpus"].get("type")})
+        cpus = [int(n["params"].get("CPUs", 0)) for n in nodes if n["params"].get("CPUs")]
+        mems = [int(n["params"].get("RealMemory", 0)) for n in nodes if n["params"].get("RealMemory")]
+        out[str(part["name"])] = {
+            "nodes": len(nodes),
+            "gpus_per_node": max(gpu_counts),
+            "gpu_types": gpu_types,
+            "cpus_per_node": min(cpus) if cpus else 0,
+            "mem_per_node_mb": min(mems) if mems else 0,
+            "max_time": str((part.get("params") or {}).get("MaxTime", "UNLIMITED")),
+            "default": bool(part.get("default")),
+        }
+    return out
+
+
+def slurm_conf_lines(config: Mapping[str, Any], repeat_keys: Iterable[str] = ()) -> list[str]:
+    """Key=Value lines from the merged config dict.
+
+    None drops a key (how a user removes a default); lists join with commas,
+    except keys Slurm wants repeated (SlurmctldHost), which get one line each.
+    """
+    repeat = set(repeat_keys)
+    lines = []
+    for key, value in config.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "YES" if value else "NO"
+        if isinstance(value, list | tuple):
+            if key in repeat:
+                lines += [f"{key}={v}" for v in value]
+                continue
+            value = ",".join(str(v) for v in value)
+        lines.append(f"{key}={value}")
+    return lines
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "hostlist_compress": hostlist_compress,
+            "slurm_node_specs": slurm_node_specs,
+            "slurm_node_lines": slurm_node_lines,
+            "slurm_gres_lines": slurm_gres_lines,
+            "slurm_partition_lines": slurm_partition_lines,
+            "slurm_profile_partitions": slurm_profile_partitions,
+            "slurm_conf_lines": slurm_conf_lines,
+        }
