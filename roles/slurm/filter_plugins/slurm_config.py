@@ -19,30 +19,52 @@ _DEVICE_PATTERNS = {
 }
 
 
+def _render_number(number: int, width: int) -> str:
+    return f"{number:0{width}d}" if width else str(number)
+
+
 def _render_range(start: int, end: int, width: int) -> str:
     if start == end:
-        return f"{start:0{width}d}"
-    return f"{start:0{width}d}-{end:0{width}d}"
+        return _render_number(start, width)
+    return f"{_render_number(start, width)}-{_render_number(end, width)}"
 
 
 def hostlist_compress(names: Iterable[str]) -> str:
     """['gpu01', 'gpu02', 'gpu04', 'login'] -> 'gpu[01-02,04],login'.
 
-    Names group by prefix and digit width, so gpu1..gpu10 and gpu01..gpu10 are
-    both handled the way Slurm expands them back.
+    Names group by prefix (everything before the trailing digits) and by digit
+    width, the way Slurm expands them back: in "lo-hi" Slurm pads every number
+    to the width of "lo". So gpu01..gpu16 is one group, gpu[01-16] (the
+    unpadded "10".."16" render the same at width 2), gpu1..gpu10 is gpu[1-10],
+    and gpu1 next to gpu01 stay two different hosts.
     """
-    groups: dict[tuple[str, int], list[int]] = {}
-    plain: list[str] = []
-    order: list[tuple[str, int] | str] = []
+    parsed: list[tuple[str, str] | str] = []
+    padded_widths: dict[str, set[int]] = {}
     for name in dict.fromkeys(names):  # unique, order kept
         match = _NAME_RE.match(name)
         if not match:
-            plain.append(name)
-            order.append(name)
+            parsed.append(name)
             continue
         prefix, digits = match.groups()
-        # Unpadded numbers form one group whatever their length.
-        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        parsed.append((prefix, digits))
+        if digits.startswith("0") and len(digits) > 1:
+            padded_widths.setdefault(prefix, set()).add(len(digits))
+
+    groups: dict[tuple[str, int], list[int]] = {}
+    order: list[tuple[str, int] | str] = []
+    for item in parsed:
+        if isinstance(item, str):
+            order.append(item)
+            continue
+        prefix, digits = item
+        if digits.startswith("0") and len(digits) > 1:
+            width = len(digits)
+        else:
+            # An unpadded number renders unchanged at any width up to its own
+            # length, so it joins the widest such padded group (h100-10 joins
+            # h100-01..09), else the unpadded group.
+            fits = [w for w in padded_widths.get(prefix, ()) if w <= len(digits)]
+            width = max(fits, default=0)
         key = (prefix, width)
         if key not in groups:
             groups[key] = []
@@ -50,14 +72,14 @@ def hostlist_compress(names: Iterable[str]) -> str:
         groups[key].append(int(digits))
 
     parts: list[str] = []
-    for item in order:
-        if isinstance(item, str):
-            parts.append(item)
+    for entry in order:
+        if isinstance(entry, str):
+            parts.append(entry)
             continue
-        prefix, width = item
-        numbers = sorted(set(groups[item]))
+        prefix, width = entry
+        numbers = sorted(set(groups[entry]))
         if len(numbers) == 1:
-            parts.append(f"{prefix}{numbers[0]:0{width}d}")
+            parts.append(f"{prefix}{_render_number(numbers[0], width)}")
             continue
         ranges = []
         start = prev = numbers[0]

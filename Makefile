@@ -1,0 +1,53 @@
+# Entry points. Each target installs what it needs (Docker, debootstrap, the
+# venv), so both work on a fresh Debian/Ubuntu machine.
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help demo test test-fast lint unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli
+
+help:
+	@echo "make demo         bring up the local container cluster with our roles and run a 2-node job"
+	@echo "make test         lint + unit tests + the whole-cluster Molecule scenario (what CI runs)"
+	@echo "make test-fast    lint + unit tests only (no containers)"
+	@echo "make cluster-up   bring up the local cluster (make cluster-down removes it)"
+	@echo "make bench-converge / bench-cli   benchmarks (not part of CI)"
+
+venv:
+	@scripts/bootstrap-venv.sh
+
+# Docker engine, debootstrap, the package cache and the base image.
+host-deps:
+	@scripts/ensure-host.sh
+
+image: host-deps
+	@images/trixie-systemd/build.sh
+
+demo: venv image
+	@scripts/demo.sh
+
+cluster-up: venv image
+	@scripts/cluster.sh up
+
+cluster-down: venv
+	@scripts/cluster.sh down
+
+lint: venv
+	@scripts/lint.sh
+
+unit: venv
+	@pytest tests/unit -q -p no:cacheprovider
+
+test-fast: lint unit
+
+cluster-test: venv image
+	@scripts/test-cluster.sh
+
+test: lint unit cluster-test
+
+bench-converge: venv image
+	@python bench/converge/bench_converge.py
+
+bench-cli: venv
+	@python bench/cli/bench_cli.py
