@@ -16,6 +16,7 @@ Acquire::http::Proxy) and path-style ones (`GET /host/path`, for debootstrap).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -82,7 +83,7 @@ class Handler(BaseHTTPRequestHandler):
     cache: Cache
     stats: Stats
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         if os.environ.get("AIHPC_APT_CACHE_VERBOSE"):
             super().log_message(format, *args)
 
@@ -204,10 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     print(f"apt cache proxy on {args.bind}:{args.port}, cache {args.cache_dir}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -72,7 +72,9 @@ def check_role(role_dir: Path, write: bool) -> list[str]:
         if not name.startswith(role_dir.name + "_"):
             problems.append(f"{role_dir.name}: {name} is not prefixed with '{role_dir.name}_'")
         if not spec.get("required") and name not in defaults:
-            problems.append(f"{role_dir.name}: {name} has a spec but no default in defaults/main.yml")
+            problems.append(
+                f"{role_dir.name}: {name} has a spec but no default in defaults/main.yml"
+            )
         if not spec.get("description"):
             problems.append(f"{role_dir.name}: {name} has no description")
 

@@ -211,14 +211,27 @@ def slurm_gres_lines(specs: Iterable[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _default_flags(partitions: list[Mapping[str, Any]]) -> list[bool]:
+    """Which partitions are Default=YES.
+
+    With none marked, the first one is: Slurm has no default partition then
+    (sbatch without -p fails), while the cluster profile names the first.
+    """
+    flags = [bool(part.get("default")) for part in partitions]
+    if flags and not any(flags):
+        flags[0] = True
+    return flags
+
+
 def slurm_partition_lines(
     partitions: Iterable[Mapping[str, Any]], groups: Mapping[str, list[str]]
 ) -> list[str]:
+    parts = list(partitions)
     lines = []
-    for part in partitions:
+    for part, is_default in zip(parts, _default_flags(parts), strict=True):
         hosts = _partition_hosts(part, groups)
         words = [f"PartitionName={part['name']}", f"Nodes={hostlist_compress(hosts)}"]
-        words.append("Default=" + ("YES" if part.get("default") else "NO"))
+        words.append("Default=" + ("YES" if is_default else "NO"))
         params = {"State": "UP", **dict(part.get("params") or {})}
         words += [f"{k}={v}" for k, v in params.items()]
         lines.append(" ".join(words))
@@ -244,14 +257,17 @@ def slurm_profile_partitions(
 ) -> dict[str, dict[str, Any]]:
     """The partition table of /etc/aihpc/cluster.yaml (see docs/cluster-profile.md)."""
     by_name = {s["name"]: s for s in specs}
+    parts = list(partitions)
     out: dict[str, dict[str, Any]] = {}
-    for part in partitions:
+    for part, is_default in zip(parts, _default_flags(parts), strict=True):
         hosts = [h for h in _partition_hosts(part, groups) if h in by_name]
         nodes = [by_name[h] for h in hosts]
         gpu_counts = [int(n["gpus"].get("count", 0)) for n in nodes] or [0]
         gpu_types = sorted({str(n["gpus"]["type"]) for n in nodes if n["gpus"].get("type")})
         cpus = [int(n["params"].get("CPUs", 0)) for n in nodes if n["params"].get("CPUs")]
-        mems = [int(n["params"].get("RealMemory", 0)) for n in nodes if n["params"].get("RealMemory")]
+        mems = [
+            int(n["params"].get("RealMemory", 0)) for n in nodes if n["params"].get("RealMemory")
+        ]
         out[str(part["name"])] = {
             "nodes": len(nodes),
             "gpus_per_node": max(gpu_counts),
@@ -259,7 +275,7 @@ def slurm_profile_partitions(
             "cpus_per_node": min(cpus) if cpus else 0,
             "mem_per_node_mb": min(mems) if mems else 0,
             "max_time": str((part.get("params") or {}).get("MaxTime", "UNLIMITED")),
-            "default": bool(part.get("default")),
+            "default": is_default,
         }
     return out
 

@@ -63,7 +63,7 @@ commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402  (Ansible puts docs first)
 
 # Field names in `show` output for the attributes we can compare and modify.
 _SHOW_FIELDS = {
@@ -74,6 +74,14 @@ _SHOW_FIELDS = {
 }
 # Attributes sacctmgr accepts at `add` time but cannot change later in place.
 _ADD_ONLY = {"parent", "cluster", "account"}
+# Spellings sacctmgr accepts and what `show` prints for them.
+_SYNONYMS = {"adminlevel": {"admin": "administrator"}}
+
+
+def _same(key: str, have: str, want: str) -> bool:
+    aliases = _SYNONYMS.get(key.lower(), {})
+    have, want = have.lower(), want.lower()
+    return aliases.get(have, have) == aliases.get(want, want)
 
 
 class Sacctmgr:
@@ -113,7 +121,7 @@ def _diff(current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
         if key.lower() in _ADD_ONLY:
             continue
         have = current.get(key.lower())
-        if have is not None and have.lower() != str(value).lower():
+        if have is not None and not _same(key, have, str(value)):
             changes[key] = str(value)
     return changes
 
@@ -169,12 +177,24 @@ def main() -> None:
         wanted = {}
     else:
         wanted = attrs
+        # Accounts are global but usable on a cluster only through an
+        # association there (one slurmdbd can serve several clusters).
+        if entity == "account" and p["cluster"]:
+            where = {"account": name, "cluster": p["cluster"]}
+            if not tool.show("association", where, ["Account", "User"]):
+                words = ["add", "account", name, f"cluster={p['cluster']}"]
+                words += [f"{k}={v}" for k, v in attrs.items() if k.lower() == "parent"]
+                tool.run(*words)
 
     if existing and wanted:
         changes = _diff(existing[0], wanted)
         if changes:
             tool.run(
-                "modify", entity, "where", f"name={name}", "set",
+                "modify",
+                entity,
+                "where",
+                f"name={name}",
+                "set",
                 *[f"{k}={v}" for k, v in changes.items()],
             )
     module.exit_json(changed=bool(tool.commands), commands=tool.commands)
