@@ -31,6 +31,12 @@ if compgen -G "tests/cluster/test_*.py" >/dev/null; then
   log "end-to-end tests passed in $(( $(date +%s) - t )) s"
 fi
 
+# Last on the live cluster, because it grows it: add gpu3 with --limit.
+log "adding a node with site.yml --limit"
+t=$(date +%s)
+pytest tests/cluster_scaling -q -p no:cacheprovider
+log "node added in $(( $(date +%s) - t )) s"
+
 if [ "${AIHPC_KEEP_CLUSTER:-0}" != 1 ]; then
   log "removing the test cluster"
   destroy_cluster

@@ -90,6 +90,12 @@ def test_rendered_matches_golden(rendered: dict[str, Path], inventory: str, fnam
     assert content == path.read_text(), f"{inventory}/{fname} differs; see the docstring to update"
 
 
+def test_no_stale_golden_files() -> None:
+    expected = {f"{inv}/{f}" for inv in INVENTORIES for f in FILES}
+    found = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
+    assert found == expected
+
+
 def _conf(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
@@ -146,7 +152,7 @@ def test_profiles_are_what_the_cli_expects(rendered: dict[str, Path]) -> None:
         env = profile["network"]["env"]
         assert all(isinstance(v, str) for v in env.values()), env
         # gloo takes a plain interface name: no NCCL-style "=" or "^" prefix.
-        assert not env.get("GLOO_SOCKET_IFNAME", "x")[0] in "=^", env
+        assert env.get("GLOO_SOCKET_IFNAME", "x")[0] not in "=^", env
     rack = yaml.safe_load((rendered["example-rack"] / "cluster.yaml").read_text())
     assert rack["login_host"] == "login01"
     assert rack["partitions"]["h100"]["nodes"] == 16

@@ -302,6 +302,11 @@ def slurm_conf_lines(config: Mapping[str, Any], repeat_keys: Iterable[str] = ())
     return lines
 
 
+def slurm_stringify_values(mapping: Mapping[str, Any]) -> dict[str, str]:
+    """The profile promises string values (they become `export` lines)."""
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -312,4 +317,5 @@ class FilterModule:
             "slurm_partition_lines": slurm_partition_lines,
             "slurm_profile_partitions": slurm_profile_partitions,
             "slurm_conf_lines": slurm_conf_lines,
+            "slurm_stringify_values": slurm_stringify_values,
         }

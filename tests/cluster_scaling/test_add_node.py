@@ -1,0 +1,103 @@
+"""Adding a node with `site.yml --limit NEWNODE` on the live test cluster.
+
+Runs after the other cluster tests (scripts/test-cluster.sh): it changes the
+cluster. The new node must join with the cluster's munge key, slurm.conf on
+the controller must list every node (not only the limited one), and jobs must
+then span old and new nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = os.environ.get("AIHPC_LOCAL_PREFIX", "aihpc-")
+STATE_DIR = Path(os.environ.get("AIHPC_STATE_DIR", ROOT / ".cache" / "local-cluster"))
+SSH_CONFIG = STATE_DIR / f"{PREFIX}ssh_config"
+
+if not SSH_CONFIG.exists():
+    pytest.skip(f"no live cluster: {SSH_CONFIG} is missing", allow_module_level=True)
+
+
+def ssh(host: str, command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ssh", "-F", str(SSH_CONFIG), host, command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def playbook(inventory: Path, name: str, *extra: str) -> None:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / name), *extra]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def grown_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    inv = tmp_path_factory.mktemp("inv") / "local"
+    shutil.copytree(ROOT / "inventories" / "local", inv)
+    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    gpu_nodes = hosts["all"]["children"]["slurm_compute"]["children"]["gpu_nodes"]
+    gpu_nodes["hosts"]["gpu3"] = None
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    # The state dir is found relative to the inventory unless told.
+    os.environ.setdefault("AIHPC_STATE_DIR", str(STATE_DIR))
+    yield inv
+    # down.yml of inventories/local does not know gpu3: remove it here.
+    subprocess.run(["docker", "rm", "-f", f"{PREFIX}gpu3"], capture_output=True, check=False)
+
+
+def test_limit_run_adds_a_node(grown_inventory: Path) -> None:
+    conf_before = ssh("ctl1", "cat /etc/slurm/slurm.conf").stdout
+    assert "NodeName=gpu[1-2] " in conf_before
+
+    playbook(grown_inventory, "local/up.yml", "--limit", "localhost,gpu3")
+    playbook(grown_inventory, "site.yml", "--limit", "gpu3")
+
+    conf_after = ssh("ctl1", "cat /etc/slurm/slurm.conf").stdout
+    # The whole node list, not just the limited host.
+    assert "NodeName=gpu[1-3] CPUs=2 RealMemory=2000 Gres=gpu:h100:4" in conf_after
+    assert "PartitionName=gpu Nodes=gpu[1-3] " in conf_after
+
+    keys = {h: ssh(h, "sha256sum /etc/munge/munge.key").stdout.split()[0] for h in ("ctl1", "gpu3")}
+    assert keys["ctl1"] == keys["gpu3"]
+
+    state = ""
+    for _ in range(60):
+        state = ssh("ctl1", "sinfo --noheader --Node --format '%N %T %G'").stdout
+        if all(f"gpu{i} idle gpu:h100:4" in state for i in (1, 2, 3)):
+            break
+        subprocess.run(["sleep", "2"], check=True)
+    assert all(f"gpu{i} idle gpu:h100:4" in state for i in (1, 2, 3)), state
+
+    run = ssh("ctl1", "su - alice -c 'srun --account=research -N3 hostname'")
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.stdout.split()) == ["gpu1", "gpu2", "gpu3"]
+
+
+def test_limit_run_left_the_old_nodes_alone(grown_inventory: Path) -> None:
+    # A full converge now changes nothing: the limited run did all the work.
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(grown_inventory), str(ROOT / "playbooks" / "site.yml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    recap = [line for line in proc.stdout.splitlines() if " : ok=" in line]
+    assert recap and all("changed=0" in line for line in recap), "\n".join(recap)
