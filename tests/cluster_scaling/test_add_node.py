@@ -98,6 +98,7 @@ def test_limit_run_left_the_old_nodes_alone(grown_inventory: Path) -> None:
         text=True,
         timeout=1200,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    problems = [line for line in proc.stdout.splitlines() if "fatal" in line or "msg:" in line]
+    assert proc.returncode == 0, "\n".join(problems) + proc.stdout[-3000:]
     recap = [line for line in proc.stdout.splitlines() if " : ok=" in line]
     assert recap and all("changed=0" in line for line in recap), "\n".join(recap)
