@@ -11,7 +11,10 @@ exactly the weights of an uninterrupted one:
   * the batch of step s is a pure function of (seed, s), not of an iterator
     whose position would have to be saved;
   * the checkpoint holds model, optimizer (momentum buffers), step, the
-    first loss and every rank's RNG state.
+    first loss and every rank's RNG state;
+  * DDP's gradient buckets are settled before the first counted step (see
+    settle_buckets), so all_reduce adds the ranks' gradients in the same
+    order in a resumed run as in an uninterrupted one.
 
 Rank 0 prints one machine-readable line at the end:
   AIHPC_RESULT {"world_size": 4, "hosts": [...], "loss_first": ..., ...}
@@ -77,6 +80,21 @@ def make_model(seed: int) -> nn.Module:
     return nn.Sequential(nn.Linear(FEATURES, 32), nn.Tanh(), nn.Linear(32, 1))
 
 
+def settle_buckets(ddp: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    """One discarded backward pass, so every training step sums gradients alike.
+
+    DDP packs gradients into buckets in parameter order, then, after its
+    first backward, repacks them in the order they became ready. With more
+    than two ranks the repacking changes the order in which all_reduce adds
+    the ranks' values, so the first step after a resume would round
+    differently from the same step in an uninterrupted run (with 4 ranks the
+    final weights differed). After this pass every counted step, resumed or
+    not, uses the repacked layout. The gradients are thrown away.
+    """
+    loss_fn(ddp(x), y).backward()
+    ddp.zero_grad(set_to_none=True)
+
+
 def weights_sha256(model: nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
@@ -137,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     optimizer = torch.optim.SGD(ddp.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.MSELoss()
+    settle_buckets(ddp, loss_fn, x_all[:1].to(device), y_all[:1].to(device))
     torch.manual_seed(args.seed + 1000 + rank)  # per-rank stream, restored on resume
 
     ckpt_path = os.path.join(runtime.checkpoint_dir(), CKPT_NAME)

@@ -17,15 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.clusterlib import PREFIX, ROOT, SSH_CONFIG, STATE_DIR, require_live_cluster
+
 pytestmark = pytest.mark.cluster
 
-ROOT = Path(__file__).resolve().parents[2]
-PREFIX = os.environ.get("AIHPC_LOCAL_PREFIX", "aihpc-")
-STATE_DIR = Path(os.environ.get("AIHPC_STATE_DIR", ROOT / ".cache" / "local-cluster"))
-SSH_CONFIG = STATE_DIR / f"{PREFIX}ssh_config"
-
-if not SSH_CONFIG.exists():
-    pytest.skip(f"no live cluster: {SSH_CONFIG} is missing", allow_module_level=True)
+require_live_cluster()
 
 
 def ssh(host: str, command: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +34,8 @@ def ssh(host: str, command: str) -> subprocess.CompletedProcess[str]:
 
 
 def playbook(inventory: Path, name: str, *extra: str) -> None:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    # The state dir is found relative to the inventory unless told.
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AIHPC_STATE_DIR=str(STATE_DIR))
     cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / name), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -52,8 +49,6 @@ def grown_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     gpu_nodes = hosts["all"]["children"]["slurm_compute"]["children"]["gpu_nodes"]
     gpu_nodes["hosts"]["gpu3"] = None
     (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-    # The state dir is found relative to the inventory unless told.
-    os.environ.setdefault("AIHPC_STATE_DIR", str(STATE_DIR))
     yield inv
     # down.yml of inventories/local does not know gpu3: remove it here.
     subprocess.run(["docker", "rm", "-f", f"{PREFIX}gpu3"], capture_output=True, check=False)
@@ -89,7 +84,8 @@ def test_limit_run_adds_a_node(grown_inventory: Path) -> None:
 
 def test_limit_run_left_the_old_nodes_alone(grown_inventory: Path) -> None:
     # A full converge now changes nothing: the limited run did all the work.
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    # The state dir is found relative to the inventory unless told.
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AIHPC_STATE_DIR=str(STATE_DIR))
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(grown_inventory), str(ROOT / "playbooks" / "site.yml")],
         cwd=ROOT,
