@@ -2,6 +2,11 @@
 
 Format: docs/cluster-profile.md. We read it; we never write it. Unknown
 extra keys are accepted (later roles add to it), an unknown `schema` is not.
+
+Other roles (storage, infiniband) add their part as fragments in
+`/etc/aihpc/cluster.d/*.yaml`, merged over the main file in name order: a
+fragment may set `shared_dirs` and `network.env` only, so no role can
+rewrite another's partitions.
 """
 
 from __future__ import annotations
@@ -54,16 +59,71 @@ def profile_path(environ: dict[str, str] | None = None) -> Path:
     return Path(env.get(PROFILE_ENV) or DEFAULT_PROFILE_PATH)
 
 
-def load_profile(path: Path) -> ClusterProfile:
-    """Read and check a profile file; ProfileError names the file on any problem."""
+FRAGMENT_KEYS = frozenset({"shared_dirs", "network"})
+
+
+def fragment_dir(path: Path) -> Path:
+    """/etc/aihpc/cluster.yaml -> /etc/aihpc/cluster.d"""
+    return path.with_name(path.stem + ".d")
+
+
+def _read_mapping(path: Path, what: str) -> yamlsafe.Located:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ProfileError(f"cannot read cluster profile {path}: {exc.strerror}") from None
+        raise ProfileError(f"cannot read {what} {path}: {exc.strerror}") from None
     try:
-        located = yamlsafe.load_mapping(raw, str(path))
+        return yamlsafe.load_mapping(raw, str(path))
     except Exception as exc:  # a SpecError here is still the cluster's problem
-        raise ProfileError(f"invalid cluster profile: {exc}") from None
+        raise ProfileError(f"invalid {what}: {exc}") from None
+
+
+def _merge_fragments(path: Path, data: dict[str, object]) -> dict[str, object]:
+    """Merge cluster.d/*.yaml over the main profile (shared_dirs, network.env)."""
+    directory = fragment_dir(path)
+    if not directory.is_dir():
+        return data
+    shared = dict(_mapping(data.get("shared_dirs")))
+    network = dict(_mapping(data.get("network")))
+    env = dict(_mapping(network.get("env")))
+    for fragment in sorted(directory.glob("*.yaml")):
+        part = _read_mapping(fragment, "cluster profile fragment").data
+        unknown = sorted(set(part) - FRAGMENT_KEYS - {"schema"})
+        if unknown:
+            raise ProfileError(
+                f"{fragment}: a profile fragment may set only {sorted(FRAGMENT_KEYS)}, "
+                f"not {unknown}"
+            )
+        if part.get("schema", 1) not in KNOWN_SCHEMAS:
+            raise ProfileError(f"{fragment}: unknown cluster profile schema {part['schema']!r}")
+        frag_network = _mapping(part.get("network"), fragment, "network")
+        if set(frag_network) - {"env"}:
+            raise ProfileError(f"{fragment}: network may set only env in a fragment")
+        for field, target, value in (
+            ("shared_dirs", shared, part.get("shared_dirs")),
+            ("network.env", env, frag_network.get("env")),
+        ):
+            items = _mapping(value, fragment, field)
+            wrong = sorted(k for k, v in items.items() if not isinstance(v, str))
+            if wrong:
+                raise ProfileError(f"{fragment}: {field} values must be strings: {wrong}")
+            target.update(items)
+    return {**data, "shared_dirs": shared, "network": {**network, "env": env}}
+
+
+def _mapping(value: object, where: Path | None = None, field: str = "") -> dict[str, object]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    if where is None:  # the main file: pydantic reports it with line and column
+        return {}
+    raise ProfileError(f"{where}: {field} must be a mapping, not {type(value).__name__}")
+
+
+def load_profile(path: Path) -> ClusterProfile:
+    """Read and check a profile file; ProfileError names the file on any problem."""
+    located = _read_mapping(path, "cluster profile")
     data = located.data
     schema = data.get("schema")
     if schema not in KNOWN_SCHEMAS:
@@ -71,8 +131,9 @@ def load_profile(path: Path) -> ClusterProfile:
             f"{path}: unknown cluster profile schema {schema!r} (this aihpc reads "
             f"{sorted(KNOWN_SCHEMAS)}); upgrade aihpc or re-run the slurm playbook"
         )
+    merged = _merge_fragments(path, data)
     try:
-        profile = ClusterProfile.model_validate({**data, "path": str(path)})
+        profile = ClusterProfile.model_validate({**merged, "path": str(path)})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
