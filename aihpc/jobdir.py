@@ -7,8 +7,10 @@ before the backend is called.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,9 +37,41 @@ def install_jobside(job_dir: Path) -> None:
         shutil.copyfile(package / rel, target)
 
 
+def ensure_owner_dir(path: Path) -> None:
+    """Create or check the directory that holds one user's job directories.
+
+    The jobs root is usually sticky and world-writable like /tmp
+    (<shared>/aihpc/jobs), so anyone could create `jobs/alice` first and then
+    swap alice's code copies under her queued jobs. Use the directory only
+    if it is a real directory owned by us (or root), and writable by nobody
+    else unless it is sticky.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    st = path.lstat()
+    problem = ""
+    # The owner of a directory may rename anything in it, sticky or not;
+    # others may do so only without the sticky bit.
+    if not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory (a symlink or file)"
+    elif st.st_uid not in (os.geteuid(), 0):
+        problem = f"is owned by uid {st.st_uid}, not by you (uid {os.geteuid()}) or root"
+    elif st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        problem = (
+            f"is writable by group or others without the sticky bit "
+            f"(mode {stat.S_IMODE(st.st_mode):04o})"
+        )
+    if problem:
+        raise UsageError(
+            f"job directory parent {path} {problem}; others could change your jobs' "
+            "code. Ask an administrator to fix it, or set jobs_dir elsewhere."
+        )
+
+
 def prepare(request: JobRequest, progress: Callable[[int, int], None] | None = None) -> None:
     job_dir = Path(request.job_dir)
-    job_dir.parent.mkdir(parents=True, exist_ok=True)
+    ensure_owner_dir(job_dir.parent)
     try:
         job_dir.mkdir()
     except FileExistsError:

@@ -9,6 +9,9 @@ torch code can do the same without this module:
 AIHPC_CHECKPOINT_DIR      where to save and look for checkpoints
 AIHPC_RESTART_COUNT       0 on the first run, n after the n-th requeue
 AIHPC_CHECKPOINT_FLAG     a file that appears when the job must checkpoint
+AIHPC_COMPLETE_FLAG       create this file when training has finished: a
+                          checkpoint request that comes too late then does
+                          not requeue a finished job
 AIHPC_JOB_DIR             the job directory (logs, code copy, metadata)
 AIHPC_TASK_ID             the sweep task index (array jobs only)
 AIHPC_SWEEP_TABLE         JSON lines, one row per sweep task
@@ -125,6 +128,20 @@ def checkpoint_requested() -> bool:
     _flag_checked_at = now
     _flag_seen = os.path.exists(flag)
     return _flag_seen
+
+
+def mark_complete() -> None:
+    """Say training has finished (call once, from any rank, at the end).
+
+    A checkpoint request (USR1) can arrive in the last steps, after the
+    training loop has stopped looking. Without this mark the batch script
+    cannot tell "stopped to checkpoint" from "finished" and requeues the job;
+    the rerun then only loads the final checkpoint and exits. Plain torch
+    code: create the file named by $AIHPC_COMPLETE_FLAG.
+    """
+    flag = os.environ.get("AIHPC_COMPLETE_FLAG")
+    if flag:
+        Path(flag).touch()
 
 
 def _reset_for_tests() -> None:

@@ -231,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
             "resumed_from": resumed_from,
             "restart_count": runtime.restart_count(),
             "weights_sha256": weights_sha256(model),
+            "torch": torch.__version__,
+            "launcher": "torchrun" if "TORCHELASTIC_RUN_ID" in os.environ else "srun",
         }
         print("AIHPC_RESULT " + json.dumps(result), flush=True)
+        # A checkpoint request arriving now must not requeue a finished job.
+        runtime.mark_complete()
     # No rank tears down while another is still in a collective.
     dist.barrier()
     dist.destroy_process_group()

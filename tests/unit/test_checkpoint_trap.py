@@ -112,6 +112,33 @@ def test_trainer_ignoring_the_flag_is_requeued_after_grace(tmp_path: Path) -> No
     assert _requeues(jobrun.read_calls(calls_dir)) == [["requeue", "4242"]]
 
 
+# Finishes training (marks it complete), then the request arrives while it exits.
+FINISHED_LATE = (
+    'touch "$AIHPC_RUN_DIR/started"; '
+    'touch "$AIHPC_COMPLETE_FLAG"; '
+    'while [ ! -e "$AIHPC_CHECKPOINT_FLAG" ]; do sleep 0.02; done'
+)
+
+
+def test_a_request_after_training_finished_does_not_requeue(tmp_path: Path) -> None:
+    _, proc, env = _start(tmp_path, FINISHED_LATE)
+    os.kill(proc.pid, signal.SIGUSR1)
+    code, err = _finish(proc)
+    assert code == 0, err
+    assert _requeues(jobrun.read_calls(Path(env["STUB_CALLS"]))) == []
+    assert "training had finished; not requeuing" in err
+
+
+def test_a_failed_step_after_the_request_is_requeued_even_if_marked(tmp_path: Path) -> None:
+    # Marked complete but the step failed (e.g. a rank died in teardown):
+    # requeue, the rerun resumes from the last checkpoint.
+    _, proc, env = _start(tmp_path, FINISHED_LATE + "; exit 5")
+    os.kill(proc.pid, signal.SIGUSR1)
+    code, err = _finish(proc)
+    assert code == 0, err
+    assert _requeues(jobrun.read_calls(Path(env["STUB_CALLS"]))) == [["requeue", "4242"]]
+
+
 def test_second_usr1_is_ignored(tmp_path: Path) -> None:
     _, proc, env = _start(tmp_path, POLITE + "; sleep 0.3")
     os.kill(proc.pid, signal.SIGUSR1)
@@ -128,7 +155,8 @@ def test_stale_flag_from_before_a_requeue_is_removed(tmp_path: Path) -> None:
     flag = Path(request.job_dir) / "run" / "checkpoint-requested"
     flag.parent.mkdir(parents=True)
     flag.touch()
-    trainer = 'if [ -e "$AIHPC_CHECKPOINT_FLAG" ]; then exit 7; fi'
+    (flag.parent / "complete").touch()
+    trainer = 'if [ -e "$AIHPC_CHECKPOINT_FLAG" ] || [ -e "$AIHPC_COMPLETE_FLAG" ]; then exit 7; fi'
     run = jobrun.run_script(
         request, jobrun.base_env(tmp_path, STUB_TRAINER=trainer, SLURM_RESTART_COUNT="1")
     )

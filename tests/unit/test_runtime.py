@@ -187,3 +187,24 @@ def test_sweep_expansion_order_and_array_spec() -> None:
     assert rows[5].args == ("--lr", "2", "--seed", "c")
     assert sweep.expand(None) == () and sweep.expand({}) == ()
     assert sweep.array_spec(6, None) == "0-5" and sweep.array_spec(100, 4) == "0-99%4"
+
+
+def test_mark_complete_creates_the_flag_the_batch_script_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag = tmp_path / "run" / "complete"
+    flag.parent.mkdir()
+    monkeypatch.setenv("AIHPC_COMPLETE_FLAG", str(flag))
+    runtime.mark_complete()
+    assert flag.exists()
+
+
+def test_mark_complete_outside_a_job_does_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIHPC_COMPLETE_FLAG", raising=False)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    runtime.mark_complete()
+    assert list(cwd.iterdir()) == []
