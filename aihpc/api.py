@@ -177,17 +177,10 @@ def shell_argv(
 ) -> list[str]:
     """`srun --pty` for an interactive shell on one node of a partition."""
     name = _check_partition(_profile(environ), partition, gpus)
+    from aihpc.request.flags import one_node_flags
+
     argv = ["srun", "--pty", f"--partition={name}", "--nodes=1", "--ntasks=1"]
-    if gpus:
-        argv.append(f"--gres=gpu:{gpus}")
-    if cpus:
-        argv.append(f"--cpus-per-task={cpus}")
-    if mem:
-        argv.append(f"--mem={mem}")
-    if time_limit:
-        argv.append(f"--time={time_limit}")
-    argv += ["bash", "-l"]
-    return argv
+    return [*argv, *one_node_flags(gpus, cpus, mem, time_limit), "bash", "-l"]
 
 
 def jupyter_request(

@@ -11,6 +11,7 @@ import jinja2
 from aihpc import __version__
 from aihpc.errors import SpecError, SpecIssue
 from aihpc.request import render
+from aihpc.request.flags import one_node_flags
 from aihpc.request.materialize import LIB_DIR, job_dir_name
 from aihpc.request.model import FileToWrite, JobRequest
 from aihpc.spec.model import MEM_RE
@@ -75,16 +76,9 @@ def materialize_jupyter(
         "--nodes=1",
         "--ntasks=1",
         f"--partition={partition}",
+        *one_node_flags(gpus, cpus, mem, time_limit),
+        script_path,
     ]
-    if gpus:
-        argv.append(f"--gres=gpu:{gpus}")
-    if cpus:
-        argv.append(f"--cpus-per-task={cpus}")
-    if mem:
-        argv.append(f"--mem={mem}")
-    if time_limit:
-        argv.append(f"--time={time_limit}")
-    argv.append(script_path)
     metadata = {
         "aihpc_version": __version__,
         "name": JOB_NAME,
