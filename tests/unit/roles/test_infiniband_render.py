@@ -1,0 +1,152 @@
+"""Golden files: the infiniband role's files for representative example-rack
+hosts (an H100, an MI300X, an L40S node and a storage server), rendered by
+playbooks/render/infiniband.yml on the control node.
+
+Regenerate after an intended change with
+    AIHPC_UPDATE_GOLDEN=1 pytest tests/unit/roles/test_infiniband_render.py
+and review the diff like an admin reading /etc/nccl.conf.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aihpc.spec.profile import fragment_dir, load_profile
+from tests.unit.conftest import FIXTURES, REPO
+from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK
+
+GOLDEN = REPO / "tests" / "golden" / "rendered" / "example-rack" / "infiniband"
+UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
+HOSTS = ["h100-01", "mi300x-01", "l40s-01", "stor01"]
+NDR = "=" + ",".join(f"mlx5_{n}" for n in range(8))
+
+
+pytestmark = pytest.mark.skipif(
+    ANSIBLE_PLAYBOOK is None,
+    reason="ansible-playbook not found (pip install -e '.[dev]' or put the venv on PATH)",
+)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert ANSIBLE_PLAYBOOK
+    dest = tmp_path_factory.mktemp("render-infiniband")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "HOME": str(tmp_path_factory.mktemp("home")),
+            "PATH": f"{Path(ANSIBLE_PLAYBOOK).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    proc = subprocess.run(
+        [
+            ANSIBLE_PLAYBOOK,
+            "-i",
+            str(REPO / "inventories" / "example-rack"),
+            str(REPO / "playbooks" / "render" / "infiniband.yml"),
+            "-e",
+            f"render_dir={dest}",
+            "-e",
+            "infiniband_render_hosts=" + ",".join(HOSTS),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, f"render failed:\n{proc.stdout}\n{proc.stderr}"
+    return dest / "infiniband"
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_rendered_matches_golden(rendered: Path) -> None:
+    names = _files(rendered)
+    if UPDATE:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        shutil.copytree(rendered, GOLDEN)
+    assert names == _files(GOLDEN), "files differ; see the docstring to update"
+    for name in sorted(names):
+        assert (rendered / name).read_text() == (GOLDEN / name).read_text(), (
+            f"{name} differs; see the docstring to update"
+        )
+
+
+def _nccl(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line and line[0] != "#"]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_nccl_conf_per_node_kind(rendered: Path) -> None:
+    assert _nccl(rendered / "h100-01" / "nccl.conf") == {
+        "NCCL_IB_HCA": NDR,
+        "NCCL_SOCKET_IFNAME": "=ib0",
+    }
+    assert _nccl(rendered / "mi300x-01" / "nccl.conf")["NCCL_IB_HCA"] == NDR
+    # One HCA on the inference nodes, two on the storage servers.
+    assert _nccl(rendered / "l40s-01" / "nccl.conf")["NCCL_IB_HCA"] == "=mlx5_0"
+    assert _nccl(rendered / "stor01" / "nccl.conf")["NCCL_IB_HCA"] == "=mlx5_0,mlx5_1"
+    # InfiniBand: no GID index.
+    assert all("NCCL_IB_GID_INDEX" not in _nccl(rendered / h / "nccl.conf") for h in HOSTS)
+
+
+def test_gpudirect_only_on_nvidia_nodes(rendered: Path) -> None:
+    for host in ("h100-01", "l40s-01"):
+        modules = (rendered / host / "aihpc-infiniband.modules.conf").read_text().splitlines()
+        assert [m for m in modules if m and m[0] != "#"] == ["nvidia-peermem"]
+    assert not (rendered / "mi300x-01" / "aihpc-infiniband.modules.conf").exists()
+    assert not (rendered / "stor01" / "aihpc-infiniband.modules.conf").exists()
+
+
+def test_opensm_only_on_the_standby_sm_hosts(rendered: Path) -> None:
+    assert [h for h in HOSTS if (rendered / h / "opensm.conf").exists()] == ["stor01"]
+    conf = (rendered / "stor01" / "opensm.conf").read_text().splitlines()
+    options = dict(line.split(" ", 1) for line in conf if line and line[0] != "#")
+    assert options["sm_priority"] == "10"
+    ports = (rendered / "stor01" / "opensm.default").read_text().splitlines()
+    assert 'PORTS="ALL"' in ports
+
+
+def test_networkd_files_are_what_networkd_reads(rendered: Path) -> None:
+    for host, address in [("h100-01", "101"), ("stor01", "21")]:
+        parser = configparser.ConfigParser(strict=True)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string((rendered / host / "50-aihpc-ib0.network").read_text())
+        assert parser["Match"]["Name"] == "ib0"
+        assert parser["Link"]["MTUBytes"] == "4092"
+        assert parser["IPoIB"]["Mode"] == "datagram"
+        assert parser["Network"]["Address"] == f"198.51.100.{address}/24"
+
+
+def test_profile_fragments_load_with_the_cli(rendered: Path, tmp_path: Path) -> None:
+    for host in HOSTS:
+        profile = tmp_path / host / "cluster.yaml"
+        profile.parent.mkdir()
+        shutil.copy(FIXTURES / "golden-profile.yaml", profile)
+        fragments = fragment_dir(profile)
+        fragments.mkdir()
+        shutil.copy(rendered / host / "50-fabric.yaml", fragments / "50-fabric.yaml")
+        merged = load_profile(profile)
+        fragment = yaml.safe_load((rendered / host / "50-fabric.yaml").read_text())
+        assert fragment["schema"] == 1
+        for key, value in fragment["network"]["env"].items():
+            assert merged.network.env[key] == value
+        assert merged.network.env["GLOO_SOCKET_IFNAME"] == "ib0"
+        assert merged.network.env["NCCL_SOCKET_IFNAME"] == "=ib0"
+        # What the fragment does not set stays as the main file says.
+        assert merged.network.env["NCCL_DEBUG"] == "WARN"
+    h100 = load_profile(tmp_path / "h100-01" / "cluster.yaml")
+    assert h100.network.env["NCCL_IB_HCA"] == NDR
