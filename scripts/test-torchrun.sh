@@ -32,6 +32,7 @@ t=$(date +%s)
 wheels="$(scripts/fetch-torch-wheels.sh)"
 step fetch "$t"
 
+mkdir -p build/logs
 t=$(date +%s)
 log "cluster $AIHPC_LOCAL_PREFIX*: up and converged (reused when already running)"
 scripts/cluster.sh up >build/logs/torchrun-cluster.log 2>&1 || {
