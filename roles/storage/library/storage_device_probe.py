@@ -322,6 +322,9 @@ def decide_array(
             f"not {', '.join(devices)}: refusing to touch it. Stop it or fix the device list."
         )
     in_use = [f"{p.device} is in use by {', '.join(p.holders)}" for p in probes if p.holders]
+    in_use += [
+        f"{p.device} is mounted at {', '.join(p.mounted_at)}" for p in probes if p.mounted_at
+    ]
     if in_use:
         raise Refused("; ".join(in_use) + ": refusing to assemble or create " + md_device)
     uuids = {p.md.get("MD_UUID") for p in probes}

@@ -323,3 +323,9 @@ def test_raid1_has_no_chunk() -> None:
     argv = sdp.mdadm_create_argv("/dev/md/m", "m", "1", 512, "1.2", ["/dev/a", "/dev/b"])
     assert "--level=1" in argv
     assert not any(a.startswith("--chunk") for a in argv)
+
+
+def test_mounted_member_is_refused_even_when_forced() -> None:
+    members = [probe("/dev/nvme1n1", "xfs", "xfs", mounted_at=["/scratch"]), probe("/dev/nvme2n1")]
+    with pytest.raises(sdp.Refused, match="/dev/nvme1n1 is mounted at /scratch"):
+        array(members, force={"/dev/nvme1n1", "/dev/nvme2n1"})
