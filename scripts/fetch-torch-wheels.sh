@@ -3,7 +3,7 @@
 # CPython 3.13), with everything it needs, into a wheel cache on this
 # machine. PyPI's Linux x86_64 torch is the CUDA build, about 3.8 GB with its
 # nvidia-* wheels: it is downloaded once and reused (a stamp file marks a
-# complete download). Prints the cache directory.
+# complete download of the same requirements). Prints the cache directory.
 #   AIHPC_TORCH_VERSION  (default 2.9.1)   AIHPC_WHEEL_CACHE  (default /var/cache/aihpc/wheels)
 #   AIHPC_NODE_PYTHON    the nodes' Python as X.Y (default 3.13)
 set -euo pipefail
@@ -12,9 +12,12 @@ py="${AIHPC_NODE_PYTHON:-3.13}"
 abi="cp${py/./}"
 dest="${AIHPC_WHEEL_CACHE:-/var/cache/aihpc/wheels}/torch-${version}-${abi}"
 stamp="$dest/.complete"
+# pip evaluates some environment markers for the running Python, not for
+# --python-version: torch needs setuptools on Python >= 3.12, so ask for it.
+requirements=("torch==$version" setuptools)
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
-if [ -f "$stamp" ]; then
+if [ -f "$stamp" ] && [ "$(head -1 "$stamp")" = "${requirements[*]}" ]; then
   log "torch $version for Python $py: cached in $dest"
   echo "$dest"
   exit 0
@@ -33,7 +36,7 @@ start=$(date +%s)
 PIP_CONSTRAINT="" python -m pip download --quiet --disable-pip-version-check \
   --only-binary=:all: --implementation cp --python-version "$py" \
   --abi "$abi" --abi abi3 --abi none "${platforms[@]}" \
-  -d "$dest" "torch==$version"
-date -u +%FT%TZ > "$stamp"
+  -d "$dest" "${requirements[@]}"
+printf '%s\n%s\n' "${requirements[*]}" "$(date -u +%FT%TZ)" > "$stamp"
 log "downloaded $(du -sh "$dest" | cut -f1) in $(( $(date +%s) - start )) s"
 echo "$dest"

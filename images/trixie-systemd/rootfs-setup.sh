@@ -13,6 +13,18 @@ EOF
 rm -f /etc/apt/apt.conf.d/docker-clean
 echo 'APT::Keep-Downloaded-Packages "true";' >/etc/apt/apt.conf.d/10keep-debs
 echo 'Acquire::Languages "none";' >/etc/apt/apt.conf.d/10no-languages
+# As Debian's own container images do: dpkg does not fsync every unpacked
+# file (throwaway test nodes gain nothing from it, and 4 nodes unpacking at
+# once on 2 cores wait on it), and skips man pages, docs and translations.
+echo 'force-unsafe-io' >/etc/dpkg/dpkg.cfg.d/docker-apt-speedup
+cat >/etc/dpkg/dpkg.cfg.d/docker-slim <<'EOF'
+path-exclude /usr/share/man/*
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/info/*
+EOF
 
 # Units that make no sense (or hang) in a container.
 for unit in getty@tty1.service console-getty.service systemd-remount-fs.service \
