@@ -5,12 +5,13 @@ VENV ?= $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help demo test test-fast lint unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli test-torchrun
+.PHONY: help demo test test-fast test-kernel lint unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli test-torchrun
 
 help:
 	@echo "make demo         bring up the local container cluster with our roles and run a 2-node job"
 	@echo "make test         lint + unit tests + the whole-cluster Molecule scenario (what CI runs)"
 	@echo "make test-fast    lint + unit tests only (no containers)"
+	@echo "make test-kernel  the kernel lane: md/XFS/NFS and Soft-RoCE on two qemu VMs (slow)"
 	@echo "make cluster-up   bring up the local cluster (make cluster-down removes it)"
 	@echo "make test-torchrun  the torchrun launcher with PyPI's torch in a venv on the shared volume (not in CI)"
 	@echo "make bench-converge / bench-cli   benchmarks (not part of CI)"
@@ -46,6 +47,10 @@ cluster-test: venv image
 	@scripts/test-cluster.sh
 
 test: lint unit cluster-test
+
+# The kernel lane: storage and Soft-RoCE on two qemu VMs (slow; not in `make test`).
+test-kernel: venv host-deps
+	@scripts/test-kernel.sh
 
 # Downloads PyPI's torch (about 3.8 GB, cached) for the nodes' Python.
 test-torchrun: venv image
