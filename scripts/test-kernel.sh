@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kernel lane (make test-kernel): the Molecule scenario molecule/kernel on
 # two qemu VMs with Debian's own kernel under software emulation, where md,
-# XFS, NFS and Soft-RoCE are real. Slow (about 15 to 25 minutes on two cores),
+# XFS, NFS and Soft-RoCE are real. Slow (about 11 minutes on two cores),
 # so it is not part of `make test`. Prints a timing table at the end.
 #   AIHPC_KEEP_VMS=1    leave the VMs up afterwards (ssh -F .cache/kernel-lane/ssh_config stor1)
 #   AIHPC_HEAVY_LOCK    lock file that serialises heavy runs on a shared machine
