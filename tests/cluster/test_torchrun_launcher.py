@@ -42,6 +42,9 @@ def torchrun_job(name: str, args: list[str]) -> str:
         jobs.DDP,
         f"{name}-{jobs.TOKEN}",
         "launcher=torchrun",
+        # PyPI's torch is the CUDA build: torchrun and 2 workers importing it
+        # need more than the default 2 x 500 MB per node.
+        "mem=3G",
         "setup=" + json.dumps([f"source {VENV}/bin/activate"]),
         jobs.args_override(args),
     )
