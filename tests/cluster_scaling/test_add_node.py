@@ -63,7 +63,9 @@ def test_limit_run_adds_a_node(grown_inventory: Path) -> None:
 
     conf_after = ssh("ctl1", "cat /etc/slurm/slurm.conf").stdout
     # The whole node list, not just the limited host.
-    assert "NodeName=gpu[1-3] CPUs=2 RealMemory=2000 Gres=gpu:h100:4" in conf_after
+    params = yaml.safe_load((grown_inventory / "group_vars" / "gpu_nodes.yml").read_text())
+    memory = params["slurm_node_params"]["RealMemory"]
+    assert f"NodeName=gpu[1-3] CPUs=2 RealMemory={memory} Gres=gpu:h100:4" in conf_after
     assert "PartitionName=gpu Nodes=gpu[1-3] " in conf_after
 
     keys = {h: ssh(h, "sha256sum /etc/munge/munge.key").stdout.split()[0] for h in ("ctl1", "gpu3")}
