@@ -61,6 +61,21 @@ def run_render(playbook: Path, inventory: str, home: Path, *extra_vars: str) -> 
     assert proc.returncode == 0, f"render of {inventory} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def assert_matches_golden_tree(rendered: Path, golden: Path) -> None:
+    """Every file under `rendered` equals its twin under `golden`, and no file is missing
+    or extra; with AIHPC_UPDATE_GOLDEN=1 the golden tree is rewritten first."""
+    if UPDATE:
+        shutil.rmtree(golden, ignore_errors=True)
+        shutil.copytree(rendered, golden)
+    assert _files(rendered) == _files(golden), "run with AIHPC_UPDATE_GOLDEN=1 (see docstring)"
+    for name in sorted(_files(rendered)):
+        assert (rendered / name).read_text() == (golden / name).read_text(), f"{name} differs"
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Render every inventory once for the whole module."""

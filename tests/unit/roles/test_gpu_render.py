@@ -10,16 +10,14 @@ and review the diff like a GPU cluster admin would.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.unit.conftest import REPO
-from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK, run_render
+from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK, assert_matches_golden_tree, run_render
 
 GOLDEN = REPO / "tests" / "golden" / "rendered" / "example-rack" / "gpu"
-UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
 
 pytestmark = pytest.mark.skipif(ANSIBLE_PLAYBOOK is None, reason="ansible-playbook not found")
 
@@ -36,25 +34,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest / "gpu"
 
 
-def _files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
-
-
 def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
 
 
 def test_rendered_matches_golden(rendered: Path) -> None:
-    if UPDATE:
-        for stale in GOLDEN.rglob("*"):
-            if stale.is_file():
-                stale.unlink()
-        for name in _files(rendered):
-            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / name).write_text((rendered / name).read_text())
-    assert _files(rendered) == _files(GOLDEN), "run with AIHPC_UPDATE_GOLDEN=1 (see docstring)"
-    for name in sorted(_files(rendered)):
-        assert (rendered / name).read_text() == (GOLDEN / name).read_text(), f"{name} differs"
+    assert_matches_golden_tree(rendered, GOLDEN)
 
 
 def test_one_host_per_gpu_group(rendered: Path) -> None:

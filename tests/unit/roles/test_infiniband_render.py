@@ -10,9 +10,7 @@ and review the diff like an admin reading /etc/nccl.conf.
 from __future__ import annotations
 
 import configparser
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,10 +18,13 @@ import yaml
 
 from aihpc.spec.profile import fragment_dir, load_profile
 from tests.unit.conftest import FIXTURES, REPO
-from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK
+from tests.unit.test_rendered_config import (
+    ANSIBLE_PLAYBOOK,
+    assert_matches_golden_tree,
+    run_render,
+)
 
 GOLDEN = REPO / "tests" / "golden" / "rendered" / "example-rack" / "infiniband"
-UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
 HOSTS = ["h100-01", "mi300x-01", "l40s-01", "stor01"]
 NDR = "=" + ",".join(f"mlx5_{n}" for n in range(8))
 
@@ -36,53 +37,19 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert ANSIBLE_PLAYBOOK
     dest = tmp_path_factory.mktemp("render-infiniband")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
-        {
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_NOCOLOR": "1",
-            "HOME": str(tmp_path_factory.mktemp("home")),
-            "PATH": f"{Path(ANSIBLE_PLAYBOOK).parent}{os.pathsep}{env.get('PATH', '')}",
-        }
+    run_render(
+        REPO / "playbooks" / "render" / "infiniband.yml",
+        "example-rack",
+        tmp_path_factory.mktemp("home"),
+        f"render_dir={dest}",
+        "infiniband_render_hosts=" + ",".join(HOSTS),
     )
-    proc = subprocess.run(
-        [
-            ANSIBLE_PLAYBOOK,
-            "-i",
-            str(REPO / "inventories" / "example-rack"),
-            str(REPO / "playbooks" / "render" / "infiniband.yml"),
-            "-e",
-            f"render_dir={dest}",
-            "-e",
-            "infiniband_render_hosts=" + ",".join(HOSTS),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, f"render failed:\n{proc.stdout}\n{proc.stderr}"
     return dest / "infiniband"
 
 
-def _files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
-
-
 def test_rendered_matches_golden(rendered: Path) -> None:
-    names = _files(rendered)
-    if UPDATE:
-        shutil.rmtree(GOLDEN, ignore_errors=True)
-        shutil.copytree(rendered, GOLDEN)
-    assert names == _files(GOLDEN), "files differ; see the docstring to update"
-    for name in sorted(names):
-        assert (rendered / name).read_text() == (GOLDEN / name).read_text(), (
-            f"{name} differs; see the docstring to update"
-        )
+    assert_matches_golden_tree(rendered, GOLDEN)
 
 
 def _nccl(path: Path) -> dict[str, str]:

@@ -10,17 +10,15 @@ and review the diff like a storage admin would.
 from __future__ import annotations
 
 import configparser
-import os
 from pathlib import Path
 
 import pytest
 
 from aihpc.spec.profile import load_profile
 from tests.unit.conftest import FIXTURES, REPO
-from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK, run_render
+from tests.unit.test_rendered_config import ANSIBLE_PLAYBOOK, assert_matches_golden_tree, run_render
 
 GOLDEN = REPO / "tests" / "golden" / "rendered" / "example-rack" / "storage"
-UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
 HOSTS = ["stor01", "stor02", "h100-01", "l40s-01", "login01"]
 
 pytestmark = pytest.mark.skipif(ANSIBLE_PLAYBOOK is None, reason="ansible-playbook not found")
@@ -39,21 +37,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest / "storage"
 
 
-def _files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
-
-
 def test_rendered_matches_golden(rendered: Path) -> None:
-    if UPDATE:
-        for stale in GOLDEN.rglob("*"):
-            if stale.is_file():
-                stale.unlink()
-        for name in _files(rendered):
-            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / name).write_text((rendered / name).read_text())
-    assert _files(rendered) == _files(GOLDEN), "run with AIHPC_UPDATE_GOLDEN=1 (see docstring)"
-    for name in sorted(_files(rendered)):
-        assert (rendered / name).read_text() == (GOLDEN / name).read_text(), f"{name} differs"
+    assert_matches_golden_tree(rendered, GOLDEN)
 
 
 def test_exports_and_nfs_conf(rendered: Path) -> None:
