@@ -8,11 +8,19 @@ warm after the first, as it is for a sysadmin's second rack):
   rerun    site.yml again on the same nodes (nothing to change)
   one      site.yml on ctl1 + 1 compute node
   four     site.yml on ctl1 + 4 compute nodes
+  one_notorch, four_notorch
+           the same two without Debian's torch on the compute nodes
+           (aihpc_install_torch=false): what the cluster layers alone cost
 
 Prints rerun/first (target <= 0.35) and four/one (target <= 1.3), and writes
-bench/results/converge-<time>.json. Not part of CI: about 12 minutes.
+bench/results/converge-<time>.json. Not part of CI: about 18 minutes
+(12 with --skip-notorch).
 
-    python bench/converge/bench_converge.py [--keep]
+Why the split: every container shares the host's cores, so work that each
+node does for itself (unpacking 94 torch packages: about 23 s of CPU) is
+multiplied by the node count here, where a rack gives every node its own CPU.
+
+    python bench/converge/bench_converge.py [--keep] [--skip-notorch]
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ def make_inventory(dest: Path, compute_nodes: int) -> Path:
     return inv
 
 
-def run(playbook: str, inventory: Path, log: Path) -> float:
+def run(playbook: str, inventory: Path, log: Path, extra: list[str] | None = None) -> float:
     env = dict(
         os.environ,
         AIHPC_LOCAL_PREFIX=PREFIX,
@@ -55,6 +63,7 @@ def run(playbook: str, inventory: Path, log: Path) -> float:
         ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
     )
     cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / playbook)]
+    cmd += extra or []
     start = time.monotonic()
     with log.open("a") as out:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -65,12 +74,12 @@ def run(playbook: str, inventory: Path, log: Path) -> float:
     return elapsed
 
 
-def fresh_converge(inventory: Path, log: Path, label: str) -> float:
+def fresh_converge(inventory: Path, log: Path, label: str, extra: list[str] | None = None) -> float:
     with console.status(f"{label}: containers"):
         run("local/down.yml", inventory, log)
         run("local/up.yml", inventory, log)
     with console.status(f"{label}: site.yml"):
-        elapsed = run("site.yml", inventory, log)
+        elapsed = run("site.yml", inventory, log, extra)
     console.print(f"  {label}: {elapsed:.1f} s")
     return elapsed
 
@@ -78,6 +87,9 @@ def fresh_converge(inventory: Path, log: Path, label: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the last cluster up")
+    parser.add_argument(
+        "--skip-notorch", action="store_true", help="skip the two runs without torch"
+    )
     args = parser.parse_args()
 
     results_dir = ROOT / "bench" / "results"
@@ -99,6 +111,12 @@ def main() -> int:
         times["one"] = fresh_converge(inv1, log, "1 compute node")
         run("local/down.yml", inv1, log)
         times["four"] = fresh_converge(inv4, log, "4 compute nodes")
+        if not args.skip_notorch:
+            notorch = ["-e", "aihpc_install_torch=false"]
+            run("local/down.yml", inv4, log)
+            times["one_notorch"] = fresh_converge(inv1, log, "1 compute node, no torch", notorch)
+            run("local/down.yml", inv1, log)
+            times["four_notorch"] = fresh_converge(inv4, log, "4 compute nodes, no torch", notorch)
         if not args.keep:
             run("local/down.yml", inv4, log)
 
@@ -107,7 +125,11 @@ def main() -> int:
         "four/one": times["four"] / times["one"],
     }
     targets = {"rerun/first": 0.35, "four/one": 1.3}
-    table = Table(title="converge benchmark (seconds, one run, 2 cores)")
+    if "four_notorch" in times:
+        ratios["four/one without torch"] = times["four_notorch"] / times["one_notorch"]
+        targets["four/one without torch"] = 1.3
+    cores = os.cpu_count() or 0
+    table = Table(title=f"converge benchmark (seconds, one run, {cores} cores)")
     for col in ("measure", "value", "target", "met"):
         table.add_column(col)
     for key, value in times.items():
@@ -117,7 +139,11 @@ def main() -> int:
         table.add_row(key, f"{value:.2f}", f"<= {targets[key]}", met)
     console.print(table)
     out = results_dir / f"converge-{stamp}.json"
-    out.write_text(json.dumps({"seconds": times, "ratios": ratios, "targets": targets}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"seconds": times, "ratios": ratios, "targets": targets, "cores": cores}, indent=2
+        )
+    )
     console.print(f"results: {out}\nlog: {log}")
     return 0
 

@@ -10,13 +10,15 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=images/lib/rootfs.sh
+. "$here/../lib/rootfs.sh"
 suite="${AIHPC_KERNEL_VM_SUITE:-trixie}"
 # Path-style URL through the host's apt cache (scripts/apt_cache_proxy.py).
 mirror="${AIHPC_KERNEL_VM_MIRROR:-http://127.0.0.1:${AIHPC_APT_CACHE_PORT:-3142}/deb.debian.org/debian}"
 cache_dir="${AIHPC_CACHE_DIR:-/var/cache/aihpc}"
 disk_size="${AIHPC_KERNEL_VM_DISK_SIZE:-4G}"
 
-recipe_hash="$( (cd "$here" && cat build.sh packages.txt rootfs-setup.sh; echo "$suite $disk_size") | sha256sum | cut -c1-12)"
+recipe_hash="$(recipe_hash "$here" "$suite $disk_size")"
 out="$cache_dir/kernel-vm/$recipe_hash"
 
 if [ "${1:-}" = --print-dir ]; then
@@ -43,18 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT
 rootfs="$work/rootfs"
-mkdir -p "$cache_dir/debootstrap" "$cache_dir/kernel-vm"
+mkdir -p "$cache_dir/kernel-vm"
 
-packages="$(grep -v '^#' "$here/packages.txt" | xargs | tr ' ' ',')"
 start=$(date +%s)
 echo "debootstrap ${suite} with a kernel from ${mirror} (about 4 minutes on 2 cores)" >&2
-debootstrap --variant=minbase --include="$packages" \
-  --cache-dir="$cache_dir/debootstrap" "$suite" "$rootfs" "$mirror" \
-  | awk '/^I: (Retrieving|Validating|Extracting|Installing|Configuring|Unpacking) /{n++; if (n % 50 == 0) print "  ... " $0; next} {print}' >&2
-
-install -m 0755 "$here/rootfs-setup.sh" "$rootfs/tmp/rootfs-setup.sh"
-chroot "$rootfs" /tmp/rootfs-setup.sh "$suite" >&2
-rm -f "$rootfs/tmp/rootfs-setup.sh"
+bootstrap_rootfs "$here" "$suite" "$mirror" "$cache_dir" "$rootfs" "$suite"
 chroot "$rootfs" dpkg-query -W -f '${Package} ${Version}\n' >"$work/packages.lst"
 
 staging="$out.tmp.$$"

@@ -7,12 +7,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=images/lib/rootfs.sh
+. "$here/../lib/rootfs.sh"
 suite="${AIHPC_IMAGE_SUITE:-trixie}"
 mirror="${AIHPC_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 repo="${AIHPC_IMAGE_REPO:-aihpc/trixie-systemd}"
 cache_dir="${AIHPC_CACHE_DIR:-/var/cache/aihpc}"
 
-recipe_hash="$( (cd "$here" && cat build.sh packages.txt rootfs-setup.sh; echo "$suite $mirror") | sha256sum | cut -c1-12)"
+recipe_hash="$(recipe_hash "$here" "$suite $mirror")"
 tag="${repo}:${recipe_hash}"
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
@@ -26,18 +28,10 @@ command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get ins
 work="$(mktemp -d /var/tmp/aihpc-rootfs.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
-mkdir -p "$cache_dir/debootstrap"
 
-packages="$(grep -v '^#' "$here/packages.txt" | xargs | tr ' ' ',')"
 echo "debootstrap ${suite} from ${mirror} (about 3 minutes on 2 cores)"
 # apt-cacher-ng on the host (scripts/ensure-apt-cache.sh) makes re-runs cheap.
-debootstrap --variant=minbase --include="$packages" \
-  --cache-dir="$cache_dir/debootstrap" "$suite" "$rootfs" "$mirror" \
-  | awk '/^I: (Retrieving|Validating|Extracting|Installing|Configuring) /{n++; if (n % 25 == 0) print "  ... " $0; next} {print}'
-
-install -m 0755 "$here/rootfs-setup.sh" "$rootfs/tmp/rootfs-setup.sh"
-chroot "$rootfs" /tmp/rootfs-setup.sh "$suite" "$mirror"
-rm -f "$rootfs/tmp/rootfs-setup.sh"
+bootstrap_rootfs "$here" "$suite" "$mirror" "$cache_dir" "$rootfs" "$suite" "$mirror"
 
 echo "importing ${tag}"
 tar -C "$rootfs" -c . | docker import \

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.modload import load_source
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kernel_vm", ROOT / "scripts" / "kernel_vm.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["kernel_vm"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-kvm = load()
+kvm = load_source("kernel_vm", ROOT / "scripts" / "kernel_vm.py", register=True)
 
 
 def start_args(tmp_path: Path, *extra: str) -> object:

@@ -6,29 +6,19 @@ prints a recorded output (tests/fixtures/amd_gpu/) the way the real one does.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.modload import load_source, run_module_ok
 from tests.unit.conftest import FIXTURES, REPO
-from tests.unit.roles.test_nvidia_gpu_facts import run_module
 
 MODULE = REPO / "roles" / "amd_gpu" / "library" / "amd_gpu_facts.py"
 DATA = FIXTURES / "amd_gpu"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("amd_gpu_facts", MODULE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-facts = _load()
+facts = load_source("amd_gpu_facts", MODULE)
 
 
 def _run(tmp: Path, stdout: str = "", stderr: str = "", rc: int = 0) -> dict[str, Any]:
@@ -46,7 +36,7 @@ def _run(tmp: Path, stdout: str = "", stderr: str = "", rc: int = 0) -> dict[str
     lines.append(f"exit {rc}")
     script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
-    return run_module(MODULE, {}, tmp)
+    return run_module_ok(MODULE, {}, tmp)
 
 
 def test_mi300x_node(tmp_path: Path) -> None:
@@ -81,7 +71,7 @@ def test_no_driver_exits_zero_with_stderr_only(tmp_path: Path) -> None:
 
 def test_no_rocm_smi(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
-    r = run_module(MODULE, {}, tmp_path)
+    r = run_module_ok(MODULE, {}, tmp_path)
     assert (r["status"], r["count"]) == ("no_rocm_smi", 0)
 
 
@@ -130,5 +120,5 @@ def test_inventory_check(count: int, gpu_type: str, problems: list[str]) -> None
 
 def test_inventory_not_checked_without_driver(tmp_path: Path) -> None:
     _run(tmp_path, stderr="no-driver.stderr")
-    r = run_module(MODULE, {"expected_count": 8, "expected_type": "mi300x"}, tmp_path)
+    r = run_module_ok(MODULE, {"expected_count": 8, "expected_type": "mi300x"}, tmp_path)
     assert (r["status"], r["inventory_problems"]) == ("no_driver", [])

@@ -7,31 +7,19 @@ a VM with a Soft-RoCE device and a node without any HCA.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.modload import load_source, run_module_ok
 from tests.unit.conftest import FIXTURES, REPO
 
 MODULE = REPO / "roles" / "infiniband" / "library" / "infiniband_facts.py"
 TREES = FIXTURES / "infiniband"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("infiniband_facts", MODULE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ib = _load()
+ib = load_source("infiniband_facts", MODULE)
 
 
 def collect(tree: str) -> dict[str, Any]:
@@ -164,18 +152,6 @@ def test_hca_names_sort_naturally() -> None:
 
 
 def test_module_runs_like_ansible_runs_it(tmp_path: Path) -> None:
-    args = tmp_path / "args.json"
-    args.write_text(
-        json.dumps({"ANSIBLE_MODULE_ARGS": {"sysfs_root": str(TREES / "roce-400g" / "sys")}})
-    )
-    proc = subprocess.run(
-        [sys.executable, str(MODULE), str(args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    result = json.loads(proc.stdout)
-    assert proc.returncode == 0, proc.stderr
+    result = run_module_ok(MODULE, {"sysfs_root": str(TREES / "roce-400g" / "sys")}, tmp_path)
     assert result["changed"] is False
     assert result["ansible_facts"]["infiniband"]["active_hcas"] == ["mlx5_0"]

@@ -4,28 +4,19 @@ sysfs trees (an 8-HCA NDR node, a RoCE node, a Soft-RoCE VM)."""
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.modload import load_source
 from tests.unit.conftest import FIXTURES, REPO
 
 PLUGIN = REPO / "roles" / "infiniband" / "filter_plugins" / "infiniband_fabric.py"
 FACTS_MODULE = REPO / "roles" / "infiniband" / "library" / "infiniband_facts.py"
 
 
-def _load(name: str, path: Any) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fab = _load("infiniband_fabric_filters", PLUGIN)
-facts_module = _load("infiniband_facts_for_filters", FACTS_MODULE)
+fab = load_source("infiniband_fabric_filters", PLUGIN)
+facts_module = load_source("infiniband_facts_for_filters", FACTS_MODULE)
 
 
 def facts(tree: str) -> dict[str, Any]:

@@ -7,32 +7,19 @@ file) against a fake `nvidia-smi` on PATH that prints a recorded output
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.modload import load_source, run_module_ok
 from tests.unit.conftest import FIXTURES, REPO
 
 MODULE = REPO / "roles" / "nvidia_gpu" / "library" / "nvidia_gpu_facts.py"
 DATA = FIXTURES / "nvidia_gpu"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nvidia_gpu_facts", MODULE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-facts = _load()
+facts = load_source("nvidia_gpu_facts", MODULE)
 
 
 class Node:
@@ -69,32 +56,7 @@ class Node:
             "library_globs": [str(self.lib / "libnvidia-ml.so.*")],
             **extra,
         }
-        return run_module(MODULE, module_args, self.tmp)
-
-
-def run_module(module: Path, module_args: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """Run an Ansible module like Ansible does, with tmp/bin first on PATH."""
-    args = tmp / "args.json"
-    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-    env = {
-        "PATH": f"{tmp / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(tmp),
-        "LANG": "C.UTF-8",
-    }
-    proc = subprocess.run(
-        [sys.executable, str(module), str(args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    try:
-        result: dict[str, Any] = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:  # pragma: no cover - shows the crash
-        raise AssertionError(f"module output: {proc.stdout!r} {proc.stderr!r}") from exc
-    assert proc.returncode == 0, result
-    return result
+        return run_module_ok(MODULE, module_args, self.tmp)
 
 
 @pytest.fixture

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import re
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.modload import load_source
 from tests.unit.conftest import REPO
 
 PLUGIN = REPO / "roles" / "slurm" / "filter_plugins" / "slurm_config.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("slurm_config_filters", PLUGIN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sc = _load()
+sc = load_source("slurm_config_filters", PLUGIN)
 
 
 # --- a small Slurm hostlist expander, written from Slurm's rules -------------

@@ -7,30 +7,19 @@ in a JSON file (fake_sacctmgr.py).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.modload import load_source, run_module
 from tests.unit.conftest import REPO
 
 MODULE = REPO / "roles" / "slurm" / "library" / "slurm_sacctmgr.py"
 FAKE = Path(__file__).with_name("fake_sacctmgr.py")
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("slurm_sacctmgr", MODULE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -55,28 +44,13 @@ class Sacctmgr:
 
     def run(self, check_mode: bool = False, **args: Any) -> dict[str, Any]:
         """Run the module like Ansible does; return its JSON result."""
-        args_file = self.tmp / "args.json"
-        module_args = {**args, "_ansible_check_mode": check_mode}
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-        env = {
-            "PATH": f"{self.tmp / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
-            "FAKE_SACCTMGR_STATE": str(self.state_file),
-            "HOME": str(self.tmp),
-            "LANG": "C.UTF-8",
-        }
-        proc = subprocess.run(
-            [sys.executable, str(MODULE), str(args_file)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        result, rc = run_module(
+            MODULE,
+            {**args, "_ansible_check_mode": check_mode},
+            self.tmp,
+            env={"FAKE_SACCTMGR_STATE": str(self.state_file)},
         )
-        try:
-            result: dict[str, Any] = json.loads(proc.stdout)
-        except json.JSONDecodeError as exc:  # pragma: no cover - shows the crash
-            raise AssertionError(f"module output: {proc.stdout!r} {proc.stderr!r}") from exc
-        result["rc"] = proc.returncode
+        result["rc"] = rc
         return result
 
 
@@ -270,7 +244,7 @@ def test_sacctmgr_missing_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_diff_ignores_add_only_and_unknown_fields() -> None:
-    module = _load()
+    module = load_source("slurm_sacctmgr", MODULE)
     current = {"description": "a", "organization": "lab"}
     wanted = {"Description": "A", "Organization": "other", "Parent": "x", "MaxJobs": "3"}
     assert module._diff(current, wanted) == {"Organization": "other"}
@@ -279,7 +253,7 @@ def test_diff_ignores_add_only_and_unknown_fields() -> None:
 def test_documentation_is_valid_yaml() -> None:
     import yaml
 
-    module = _load()
+    module = load_source("slurm_sacctmgr", MODULE)
     doc = yaml.safe_load(module.DOCUMENTATION)
     assert doc["module"] == "slurm_sacctmgr"
     assert set(doc["options"]) == {"entity", "name", "account", "cluster", "attributes", "state"}

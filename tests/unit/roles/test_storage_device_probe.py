@@ -6,29 +6,16 @@ Parsers and decisions on recorded `blkid -p -o export`, `wipefs --no-act
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
-
 import pytest
 
+from tests.modload import load_source
 from tests.unit.conftest import FIXTURES, REPO
 
 MODULE = REPO / "roles" / "storage" / "library" / "storage_device_probe.py"
 FX = FIXTURES / "storage"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("storage_device_probe", MODULE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up by name while the class is built
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sdp = _load()
+sdp = load_source("storage_device_probe", MODULE, register=True)
 
 
 def probe(

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
-
 import pytest
 
+from tests.modload import load_source
 from tests.unit.conftest import REPO
 
 PLUGIN = REPO / "roles" / "storage" / "filter_plugins" / "storage_filters.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("storage_filters", PLUGIN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sf = _load()
+sf = load_source("storage_filters", PLUGIN)
 BASE = ["rw", "hard", "noatime", "_netdev"]
 
 
