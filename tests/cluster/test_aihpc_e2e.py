@@ -104,9 +104,12 @@ def interrupted() -> Interrupted:
 # -- tests, in the order they run ------------------------------------------
 def test_over_request_is_refused_before_sbatch() -> None:
     name = f"e2e-over-{TOKEN}"
-    count_queue = f"squeue -h -u {USER} | wc -l"
-    count_dirs = f"ls -1 {jobs_root()} | wc -l"
+    # Count only what carries this test's name: alice's other jobs (the
+    # Molecule verify's, other tests') may start or end meanwhile.
+    count_queue = f"squeue -h -u {USER} --name={name} | wc -l"
+    count_dirs = f"find {jobs_root()} -mindepth 1 -maxdepth 1 -name '{name}-*' | wc -l"
     before = ok(as_alice(count_queue)), ok(as_alice(count_dirs))
+    assert before == ("0\n", "0\n"), before
     for override, reason in (
         ("nodes=3", "3 nodes requested, partition 'gpu' has 2"),
         ("gpus_per_node=5", "5 GPUs per node requested, partition 'gpu' nodes have 4"),
