@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from aihpc.errors import ClusterError, SpecError, SpecIssue, UsageError
 
 if TYPE_CHECKING:
-    from aihpc.backend.base import Backend, JobInfo, SubmitResult
+    from aihpc.backend.base import Backend
     from aihpc.request.model import JobRequest
+    from aihpc.slurm.jobs import JobInfo, SubmitResult
     from aihpc.spec.loader import LoadedSpec
     from aihpc.spec.profile import ClusterProfile
 

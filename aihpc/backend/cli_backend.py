@@ -8,45 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aihpc.backend import logs as joblogs
-from aihpc.backend import slurm_json
-from aihpc.backend.base import JobInfo, SubmitResult
 from aihpc.errors import ClusterError, JobNotFoundError, UsageError
+from aihpc.slurm import jobs as slurm_jobs
+from aihpc.slurm.jobs import JobInfo, SubmitResult
+from aihpc.slurm.run import QUERY_TIMEOUT, Runner, run_command
+from aihpc.slurm.values import parse_version
 
 if TYPE_CHECKING:
     from aihpc.request.model import JobRequest
 
 JOB_ID_RE = re.compile(r"[0-9]+(?:_[0-9]+)?")
 LIST_SINCE = "now-1days"  # sacct window for finished jobs in `aihpc list`
-QUERY_TIMEOUT = 30.0
 SUBMIT_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class Completed:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Runner = Callable[[list[str], float], Completed]
-
-
-def run_command(argv: list[str], timeout: float) -> Completed:
-    try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, check=False, errors="replace"
-        )
-    except FileNotFoundError:
-        raise ClusterError(f"{argv[0]} not found: run aihpc on a Slurm login node") from None
-    except subprocess.TimeoutExpired:
-        raise ClusterError(f"{argv[0]} did not answer within {timeout:.0f}s") from None
-    return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
 def check_job_id(job_id: str) -> str:
@@ -92,11 +69,11 @@ class CliBackend:
 
     def squeue(self, *filters: str) -> list[JobInfo]:
         payload = self._json(["squeue", "--json", *filters])
-        return [] if payload is None else slurm_json.parse_squeue(payload)
+        return [] if payload is None else slurm_jobs.parse_squeue(payload)
 
     def sacct(self, *filters: str) -> list[JobInfo]:
         payload = self._json(["sacct", "--json", *filters])
-        return [] if payload is None else slurm_json.parse_sacct(payload)
+        return [] if payload is None else slurm_jobs.parse_sacct(payload)
 
     def status(self, job_id: str) -> list[JobInfo]:
         """All records of a job (one per array task), squeue first, then sacct."""
@@ -124,7 +101,7 @@ class CliBackend:
         if result.returncode != 0:
             message = result.stderr.strip() or result.stdout.strip() or "no message"
             raise ClusterError(f"sbatch failed (exit {result.returncode}): {message}")
-        return slurm_json.parse_sbatch(result.stdout)
+        return slurm_jobs.parse_sbatch(result.stdout)
 
     def cancel(self, job_id: str) -> None:
         check_job_id(job_id)
@@ -158,4 +135,4 @@ def sinfo_version(runner: Runner = run_command) -> tuple[int, int] | None:
         result = runner(["sinfo", "--version"], QUERY_TIMEOUT)
     except ClusterError:
         return None
-    return slurm_json.parse_version(result.stdout) if result.returncode == 0 else None
+    return parse_version(result.stdout) if result.returncode == 0 else None

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aihpc.backend.base import JobInfo
 from aihpc.errors import ClusterError, UsageError
+from aihpc.slurm.jobs import JobInfo
 
 CHUNK = 64 * 1024
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from aihpc.backend import slurm_json
-from aihpc.backend.base import JobInfo
-from aihpc.backend.cli_backend import CliBackend, Runner, check_job_id, run_command
+from aihpc.backend.cli_backend import CliBackend, check_job_id
 from aihpc.errors import ClusterError, JobNotFoundError
+from aihpc.slurm.jobs import BASE_STATES, JobInfo
+from aihpc.slurm.run import Runner, run_command
+from aihpc.slurm.values import states
 
 
 def _state(job: Any) -> tuple[str, tuple[str, ...]]:
-    return slurm_json._states(str(getattr(job, "state", "") or "UNKNOWN"))
+    return states(str(getattr(job, "state", "") or "UNKNOWN"), BASE_STATES)
 
 
 def job_info(job: Any) -> JobInfo:

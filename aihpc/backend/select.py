@@ -13,10 +13,11 @@ import os
 import sys
 from typing import TextIO
 
-from aihpc.backend import slurm_json
 from aihpc.backend.base import Backend
-from aihpc.backend.cli_backend import CliBackend, Runner, run_command, sinfo_version
+from aihpc.backend.cli_backend import CliBackend, sinfo_version
 from aihpc.errors import UsageError
+from aihpc.slurm.run import Runner, run_command
+from aihpc.slurm.values import parse_version
 
 BACKEND_ENV = "AIHPC_BACKEND"
 
@@ -29,7 +30,7 @@ def _pyslurm_or_reason(runner: Runner) -> tuple[Backend | None, str]:
     except Exception as exc:  # a broken build raises more than ImportError
         return None, f"pyslurm failed to import ({exc.__class__.__name__}: {exc})"
     version_text = str(getattr(module, "__version__", "") or "")
-    theirs = slurm_json.parse_version(version_text)
+    theirs = parse_version(version_text)
     ours = sinfo_version(runner)
     if theirs is None or ours is None or theirs != ours:
         slurm = "unknown" if ours is None else f"{ours[0]}.{ours[1]}"

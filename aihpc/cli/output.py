@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from aihpc.backend.base import JobInfo
+from aihpc.slurm.jobs import JobInfo
 
 
 def emit_json(data: Any) -> None:

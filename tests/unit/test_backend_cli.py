@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from aihpc.backend import slurm_json
-from aihpc.backend.cli_backend import CliBackend, Completed, matches
+from aihpc.backend.cli_backend import CliBackend, matches
 from aihpc.errors import ClusterError, JobNotFoundError, UsageError
 from aihpc.request.model import JobRequest
+from aihpc.slurm import jobs as slurm_jobs
+from aihpc.slurm import values as slurm_values
+from aihpc.slurm.run import Completed
 from tests.unit.conftest import FIXTURES
 
 SQUEUE = (FIXTURES / "slurm" / "squeue_24.11.json").read_text()
@@ -35,7 +37,7 @@ def ok(stdout: str, stderr: str = "") -> Completed:
 
 
 def test_squeue_parser() -> None:
-    jobs = {j.job_id: j for j in slurm_json.parse_squeue(json.loads(SQUEUE))}
+    jobs = {j.job_id: j for j in slurm_jobs.parse_squeue(json.loads(SQUEUE))}
     assert set(jobs) == {"101", "150", "200_0", "200_1", "200_[2-5%2]"}
     run = jobs["101"]
     assert (run.state, run.nodes, run.node_count, run.time_limit_min) == (
@@ -62,7 +64,7 @@ def test_squeue_parser() -> None:
 
 
 def test_sacct_parser() -> None:
-    jobs = {j.job_id: j for j in slurm_json.parse_sacct(json.loads(SACCT))}
+    jobs = {j.job_id: j for j in slurm_jobs.parse_sacct(json.loads(SACCT))}
     done = jobs["90"]
     assert (done.state, done.exit_code, done.is_terminal, done.restart_count) == (
         "COMPLETED",
@@ -97,16 +99,16 @@ def test_sacct_parser() -> None:
     ],
 )
 def test_number(value: object, expected: int | None) -> None:
-    assert slurm_json.number(value) == expected
+    assert slurm_values.number(value) == expected
 
 
 def test_legacy_shapes() -> None:
     """Pre-23.02 output: string state, bare ints, "code:signal" exit codes."""
-    old = slurm_json.squeue_job(
+    old = slurm_jobs.squeue_job(
         {"job_id": 5, "job_state": "RUNNING", "time_limit": 60, "exit_code": "0:0", "name": "a"}
     )
     assert (old.state, old.time_limit_min, old.exit_code) == ("RUNNING", 60, 0)
-    cancelled = slurm_json.sacct_job({"job_id": 6, "state": {"current": "CANCELLED by 1000"}})
+    cancelled = slurm_jobs.sacct_job({"job_id": 6, "state": {"current": "CANCELLED by 1000"}})
     assert cancelled.state == "CANCELLED"
 
 
@@ -119,13 +121,13 @@ def test_legacy_shapes() -> None:
     ],
 )
 def test_sbatch_parsable(stdout: str, job: str, cluster: str | None) -> None:
-    result = slurm_json.parse_sbatch(stdout)
+    result = slurm_jobs.parse_sbatch(stdout)
     assert (result.job_id, result.cluster) == (job, cluster)
 
 
 def test_sbatch_without_id() -> None:
     with pytest.raises(ClusterError, match=r"could not find a job id"):
-        slurm_json.parse_sbatch("Submitted batch job\n")
+        slurm_jobs.parse_sbatch("Submitted batch job\n")
 
 
 def _request(argv: tuple[str, ...]) -> JobRequest:
@@ -222,7 +224,7 @@ def test_cancel() -> None:
 
 
 def test_matches() -> None:
-    [task] = [j for j in slurm_json.parse_squeue(json.loads(SQUEUE)) if j.job_id == "200_0"]
+    [task] = [j for j in slurm_jobs.parse_squeue(json.loads(SQUEUE)) if j.job_id == "200_0"]
     assert matches(task, "200") and matches(task, "200_0") and matches(task, "201")
     assert not matches(task, "200_1") and not matches(task, "20")
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from aihpc.backend import logs as joblogs
-from aihpc.backend.base import JobInfo
-from aihpc.backend.cli_backend import CliBackend, Completed
+from aihpc.backend.cli_backend import CliBackend
 from aihpc.backend.pyslurm_backend import PyslurmBackend
 from aihpc.backend.select import get_backend
 from aihpc.errors import ClusterError, UsageError
+from aihpc.slurm.jobs import JobInfo
+from aihpc.slurm.run import Completed
 
 
 def _job_dir(tmp_path: Path, **meta: object) -> Path:

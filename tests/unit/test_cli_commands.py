@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from aihpc.backend.base import JobInfo, SubmitResult
 from aihpc.cli.commands import COMMANDS
 from aihpc.errors import ClusterError, JobNotFoundError
 from aihpc.request.model import JobRequest
+from aihpc.slurm.jobs import JobInfo, SubmitResult
 from tests.unit.cli_helpers import run_cli
 
 SPEC = """\

@@ -1,18 +1,82 @@
-"""Parsers for Slurm's machine-readable output (24.11, data_parser v0.0.42).
+"""Jobs as squeue, sacct and sbatch report them: `JobInfo` and `SubmitResult`.
 
-Written against recorded samples in tests/fixtures/. Slurm's JSON wraps
-numbers as {"set": bool, "infinite": bool, "number": n} and reports states
-as lists (["PENDING", "REQUEUED"]); older releases used bare ints and
-strings, which are accepted too.
+Written against recorded samples in tests/fixtures/slurm/. The one parser of
+squeue/sacct job records; the job backend and the operator commands share it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from aihpc.backend.base import JobInfo, SubmitResult
 from aihpc.errors import ClusterError
+from aihpc.slurm.values import exit_status, number, states, timestamp
+
+# Base states after which a job will not change again (until a requeue).
+TERMINAL_STATES = frozenset(
+    {
+        "BOOT_FAIL",
+        "CANCELLED",
+        "COMPLETED",
+        "DEADLINE",
+        "FAILED",
+        "NODE_FAIL",
+        "OUT_OF_MEMORY",
+        "PREEMPTED",
+        "TIMEOUT",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    job_id: str
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """One job or array task, as squeue/sacct/pyslurm report it."""
+
+    job_id: str  # "123", "123_4" for an array task, "123_[0-5%2]" for pending tasks
+    name: str
+    user: str
+    state: str  # base state, e.g. RUNNING
+    flags: tuple[str, ...] = ()  # extra state flags, e.g. REQUEUED
+    reason: str = ""
+    partition: str = ""
+    nodes: str = ""
+    node_count: int | None = None
+    submit_time: int | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    time_limit_min: int | None = None  # None: unlimited or unset
+    exit_code: int | None = None
+    signal: int | None = None
+    workdir: str = ""
+    stdout: str = ""
+    restart_count: int = 0
+    array_job_id: str | None = None
+    array_task: str | None = None
+    raw_id: str = ""  # Slurm's own id of this record (array tasks have one each)
+    source: str = ""
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def base_id(self) -> str:
+        """The id that names the whole job: the array id for array tasks."""
+        return self.array_job_id or self.job_id
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["flags"] = list(self.flags)
+        data["terminal"] = self.is_terminal
+        return data
+
 
 BASE_STATES = frozenset(
     {
@@ -36,55 +100,6 @@ BASE_STATES = frozenset(
     }
 )
 _SBATCH_RE = re.compile(r"^\s*([0-9]+)(?:;(\S+))?\s*$")
-_VERSION_RE = re.compile(r"([0-9]+)\.([0-9]+)")
-
-
-def number(value: Any) -> int | None:
-    """An int from a bare number or a {"set","infinite","number"} envelope.
-
-    Unset and infinite give None (callers document which one they mean).
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        return int(value) if value.strip().lstrip("-").isdigit() else None
-    if isinstance(value, dict):
-        if not value.get("set", True) or value.get("infinite", False):
-            return None
-        return number(value.get("number"))
-    return None
-
-
-def _states(value: Any) -> tuple[str, tuple[str, ...]]:
-    """(base state, other flags) from a list or a string like "CANCELLED by 1000"."""
-    if isinstance(value, str):
-        items = [value.split()[0]] if value.strip() else []
-    elif isinstance(value, list):
-        items = [str(v) for v in value]
-    else:
-        items = []
-    base = next((s for s in items if s in BASE_STATES), items[0] if items else "UNKNOWN")
-    return base, tuple(s for s in items if s != base)
-
-
-def _exit(value: Any) -> tuple[int | None, int | None]:
-    """(return code, signal) from the 24.11 object or a legacy "code:signal" form."""
-    if isinstance(value, dict):
-        code = number(value.get("return_code"))
-        signal_obj = value.get("signal") or {}
-        signal = number(signal_obj.get("id")) if isinstance(signal_obj, dict) else None
-        return code, signal or None
-    if isinstance(value, str) and ":" in value:
-        code_text, _, signal_text = value.partition(":")
-        return number(code_text), number(signal_text) or None
-    return number(value), None
-
-
-def _time(value: Any) -> int | None:
-    result = number(value)
-    return result if result else None  # 0 means "not yet"
 
 
 def _job_id(raw: int | None, array_id: int | None, task: int | None, task_string: str) -> str:
@@ -109,8 +124,8 @@ def squeue_job(job: dict[str, Any]) -> JobInfo:
     array_id = number(job.get("array_job_id"))
     task = number(job.get("array_task_id"))
     task_string = str(job.get("array_task_string") or "")
-    state, flags = _states(job.get("job_state"))
-    code, signal = _exit(job.get("exit_code"))
+    state, flags = states(job.get("job_state"), BASE_STATES)
+    code, signal = exit_status(job.get("exit_code"))
     array_job, array_task = _array(array_id, task, task_string)
     return JobInfo(
         job_id=_job_id(raw, array_id, task, task_string),
@@ -122,9 +137,9 @@ def squeue_job(job: dict[str, Any]) -> JobInfo:
         partition=str(job.get("partition", "")),
         nodes=str(job.get("nodes", "") or ""),
         node_count=number(job.get("node_count")),
-        submit_time=_time(job.get("submit_time")),
-        start_time=_time(job.get("start_time")),
-        end_time=_time(job.get("end_time")),
+        submit_time=timestamp(job.get("submit_time")),
+        start_time=timestamp(job.get("start_time")),
+        end_time=timestamp(job.get("end_time")),
         time_limit_min=number(job.get("time_limit")),
         exit_code=code,
         signal=signal,
@@ -145,10 +160,12 @@ def sacct_job(job: dict[str, Any]) -> JobInfo:
     task = number(array.get("task_id"))
     task_string = str(array.get("task", "") or "")
     state_obj = job.get("state") or {}
-    state, flags = _states(state_obj.get("current") if isinstance(state_obj, dict) else state_obj)
+    state, flags = states(
+        state_obj.get("current") if isinstance(state_obj, dict) else state_obj, BASE_STATES
+    )
     reason = state_obj.get("reason", "") if isinstance(state_obj, dict) else ""
     times = job.get("time") or {}
-    code, signal = _exit(job.get("exit_code"))
+    code, signal = exit_status(job.get("exit_code"))
     array_job, array_task = _array(array_id, task, task_string)
     return JobInfo(
         job_id=_job_id(raw, array_id, task, task_string),
@@ -160,9 +177,9 @@ def sacct_job(job: dict[str, Any]) -> JobInfo:
         partition=str(job.get("partition", "")),
         nodes=str(job.get("nodes", "") or ""),
         node_count=number(job.get("allocation_nodes")),
-        submit_time=_time(times.get("submission")),
-        start_time=_time(times.get("start")),
-        end_time=_time(times.get("end")),
+        submit_time=timestamp(times.get("submission")),
+        start_time=timestamp(times.get("start")),
+        end_time=timestamp(times.get("end")),
         time_limit_min=number(times.get("limit")),
         exit_code=code,
         signal=signal,
@@ -190,18 +207,6 @@ def parse_sacct(payload: Any) -> list[JobInfo]:
     return [sacct_job(job) for job in _jobs(payload, "sacct")]
 
 
-def errors(payload: Any) -> list[str]:
-    """The `errors` array of a Slurm JSON reply, as readable strings."""
-    found = payload.get("errors", []) if isinstance(payload, dict) else []
-    out = []
-    for item in found or []:
-        if isinstance(item, dict):
-            out.append(str(item.get("description") or item.get("error") or item))
-        else:
-            out.append(str(item))
-    return out
-
-
 def parse_sbatch(stdout: str) -> SubmitResult:
     """`sbatch --parsable` prints `jobid[;cluster]`; site wrappers may add lines."""
     for line in reversed(stdout.splitlines()):
@@ -209,9 +214,3 @@ def parse_sbatch(stdout: str) -> SubmitResult:
         if match:
             return SubmitResult(match.group(1), match.group(2))
     raise ClusterError(f"could not find a job id in sbatch output: {stdout.strip()[:200]!r}")
-
-
-def parse_version(text: str) -> tuple[int, int] | None:
-    """(major, minor) from `sinfo --version` ("slurm 24.11.5") or a package version."""
-    match = _VERSION_RE.search(text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
