@@ -33,9 +33,10 @@ def number(value: Any) -> int | None:
 
 
 def states(value: Any, known: frozenset[str]) -> tuple[str, tuple[str, ...]]:
-    """(base state, other flags) from a list or a string like "CANCELLED by 1000"."""
+    """(base state, other flags) from a list, or a string such as "CANCELLED by 1000"
+    (a job) or "IDLE+DRAIN" (a node, as sinfo and older releases spell it)."""
     if isinstance(value, str):
-        items = [value.split()[0]] if value.strip() else []
+        items = value.split()[0].split("+") if value.strip() else []
     elif isinstance(value, list):
         items = [str(v) for v in value]
     else:
@@ -78,3 +79,22 @@ def parse_version(text: str) -> tuple[int, int] | None:
     """(major, minor) from `sinfo --version` ("slurm 24.11.5") or a package version."""
     match = _VERSION_RE.search(text)
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def real(value: Any) -> float | None:
+    """A float from a bare number or a float64 envelope; infinite gives +inf, unset None.
+
+    sshare reports fair-share values as float envelopes, and an "infinite"
+    LevelFS (no usage at all) is meaningful, so it is kept as math.inf.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict):
+        if value.get("infinite", False):
+            return float("inf")
+        if not value.get("set", True):
+            return None
+        return real(value.get("number"))
+    return None
