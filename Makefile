@@ -3,14 +3,16 @@
 SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
-export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# The container harness settings (ansible.cfg is the one for real sites).
+export ANSIBLE_CONFIG := $(CURDIR)/ansible-harness.cfg
 
-.PHONY: help demo test test-fast test-kernel lint unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli test-torchrun
+.PHONY: help demo test test-fast test-kernel lint fix fix-format fix-docs fix-golden fix-templates unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli test-torchrun
 
 help:
 	@echo "make demo         bring up the local container cluster with our roles and run a 2-node job"
 	@echo "make test         lint + unit tests + the whole-cluster Molecule scenario (what CI runs)"
 	@echo "make test-fast    lint + unit tests only (no containers)"
+	@echo "make fix          regenerate everything generated: formatting, role READMEs, docs, golden files"
 	@echo "make test-kernel  the kernel lane: md/XFS/NFS and Soft-RoCE on two qemu VMs (slow)"
 	@echo "make cluster-up   bring up the local cluster (make cluster-down removes it)"
 	@echo "make test-torchrun  the torchrun launcher with PyPI's torch in a venv on the shared volume (not in CI)"
@@ -38,7 +40,30 @@ cluster-down: venv
 lint: venv
 	@scripts/lint.sh
 
+# Everything generated, regenerated; review `git diff` afterwards. Each step is
+# its own target so pre-commit (and a person) can run one.
+fix: fix-format fix-docs fix-templates fix-golden
+
+fix-format: venv
+	@ruff check --fix -q aihpc tests bench scripts roles collections
+	@ruff format -q aihpc tests bench scripts roles collections
+
+# Role README variable tables (meta/argument_specs.yml) and the train.yaml reference.
+fix-docs: venv
+	@python scripts/role_docs.py
+	@python -m aihpc.spec.docgen
+
+# Place for the job-template compile generator (none yet): a generator of
+# files from job_templates/ goes here, before the golden files are rewritten.
+fix-templates: venv
+	@true
+
+# Golden files: rendered job scripts and role configs, rewritten from the code.
+fix-golden: venv
+	@AIHPC_UPDATE_GOLDEN=1 pytest -q -p no:cacheprovider tests/unit/test_golden.py tests/unit/test_validation.py tests/unit/test_rendered_config.py tests/unit/roles/test_gpu_render.py tests/unit/roles/test_infiniband_render.py tests/unit/roles/test_storage_render.py
+
 unit: venv
+	@scripts/ensure-promtool.sh >/dev/null  # promtool/amtool for the monitoring tests
 	@pytest tests/unit -q -p no:cacheprovider
 
 test-fast: lint unit

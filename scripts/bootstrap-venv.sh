@@ -27,7 +27,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 log "installing aihpc and its dev tools into $venv (about 2 minutes the first time)"
 "$venv/bin/pip" install -q --upgrade pip >/dev/null
-"$venv/bin/pip" install -q -e "$root[dev]"
+"$venv/bin/pip" install -q -e "${root}[dev]"
 # A CPU build of torch runs the DDP example's resume test. Use a wheel that is
 # already on this machine (never a multi-GB CUDA download); skip otherwise.
 wheel="$(ls /opt/wheels/torch-*+cpu-cp3*-"$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"-*.whl 2>/dev/null | head -n1 || true)"

@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export ANSIBLE_CONFIG="$root/ansible.cfg"
+export ANSIBLE_CONFIG="$root/ansible-harness.cfg"
 inv="$root/inventories/local"
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 

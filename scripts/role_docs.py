@@ -2,7 +2,8 @@
 """Keep each role's README variable table and argument_specs in step.
 
 The table between the markers in roles/<role>/README.md is generated from
-meta/argument_specs.yml, so the two cannot drift. `--check` also fails when a
+meta/argument_specs.yml, so the two cannot drift. A list-of-dict variable's
+nested `options:` follow it as `name[].key` rows. `--check` also fails when a
 variable in defaults/main.yml has no spec, or a spec has no default there.
 
     python scripts/role_docs.py          # rewrite the tables
@@ -36,22 +37,52 @@ def _default_text(value: Any) -> str:
     return "`" + text.replace("|", "\\|") + "`"
 
 
+def _row(name: str, spec: dict[str, Any], *, top: bool) -> str:
+    kind = spec.get("type", "str")
+    if kind == "list" and spec.get("elements"):
+        kind = f"list of {spec['elements']}"
+    if spec.get("choices"):
+        kind += " (" + ", ".join(str(c) for c in spec["choices"]) + ")"
+    if spec.get("required"):
+        default = "(required)"
+    elif "default" in spec or top:
+        default = _default_text(spec.get("default"))
+    else:
+        # A sub-option without a default: the role treats it as unset.
+        default = ""
+    description = spec.get("description", "")
+    if isinstance(description, list):
+        description = " ".join(description)
+    description = description.replace("|", "\\|")
+    return f"| `{name}` | {kind} | {default} | {description} |"
+
+
+def _rows(prefix: str, options: dict[str, Any], *, top: bool) -> list[str]:
+    """One row per option, then its sub-options as `name[].sub` (lists) or `name.sub`."""
+    lines: list[str] = []
+    for name, spec in options.items():
+        lines.append(_row(prefix + name, spec, top=top))
+        sub = spec.get("options")
+        if sub:
+            joiner = "[]." if spec.get("type") == "list" else "."
+            lines += _rows(prefix + name + joiner, sub, top=False)
+    return lines
+
+
 def render_table(options: dict[str, Any]) -> str:
     lines = [BEGIN, "", "| Variable | Type | Default | Description |", "|---|---|---|---|"]
-    for name, spec in options.items():
-        kind = spec.get("type", "str")
-        if kind == "list" and spec.get("elements"):
-            kind = f"list of {spec['elements']}"
-        if spec.get("choices"):
-            kind += " (" + ", ".join(str(c) for c in spec["choices"]) + ")"
-        default = "(required)" if spec.get("required") else _default_text(spec.get("default"))
-        description = spec.get("description", "")
-        if isinstance(description, list):
-            description = " ".join(description)
-        description = description.replace("|", "\\|")
-        lines.append(f"| `{name}` | {kind} | {default} | {description} |")
+    lines += _rows("", options, top=True)
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _undescribed(prefix: str, options: dict[str, Any]) -> list[str]:
+    missing: list[str] = []
+    for name, spec in options.items():
+        if not spec.get("description"):
+            missing.append(prefix + name)
+        missing += _undescribed(prefix + name + ".", spec.get("options") or {})
+    return missing
 
 
 def check_role(role_dir: Path, write: bool) -> list[str]:
@@ -75,8 +106,8 @@ def check_role(role_dir: Path, write: bool) -> list[str]:
             problems.append(
                 f"{role_dir.name}: {name} has a spec but no default in defaults/main.yml"
             )
-        if not spec.get("description"):
-            problems.append(f"{role_dir.name}: {name} has no description")
+    for name in _undescribed("", options):
+        problems.append(f"{role_dir.name}: {name} has no description")
 
     table = render_table(options)
     text = readme.read_text() if readme.exists() else ""

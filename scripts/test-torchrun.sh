@@ -10,7 +10,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export ANSIBLE_CONFIG="$root/ansible.cfg"
+export ANSIBLE_CONFIG="$root/ansible-harness.cfg"
 export AIHPC_LOCAL_PREFIX="${AIHPC_LOCAL_PREFIX:-aihpc-trun-}"
 export AIHPC_TORCH_VERSION="${AIHPC_TORCH_VERSION:-2.9.1}"
 venv="/shared/venvs/torch-$AIHPC_TORCH_VERSION"

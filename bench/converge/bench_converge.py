@@ -98,7 +98,7 @@ def run(playbook: str, inventory: Path, log: Path, extra: list[str] | None = Non
         os.environ,
         AIHPC_LOCAL_PREFIX=PREFIX,
         AIHPC_STATE_DIR=str(ROOT / ".cache" / "local-cluster"),
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_CONFIG=str(ROOT / "ansible-harness.cfg"),
     )
     cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / playbook)]
     cmd += extra or []

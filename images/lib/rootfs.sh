@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the image recipes (images/*/build.sh): source it, do not run it.
 # Both images are a debootstrap minbase tree of packages.txt, finished by the
 # recipe's rootfs-setup.sh in a chroot, and cached under a hash of the recipe.
