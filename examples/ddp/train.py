@@ -16,6 +16,13 @@ exactly the weights of an uninterrupted one:
     settle_buckets), so all_reduce adds the ranks' gradients in the same
     order in a resumed run as in an uninterrupted one.
 
+Interruptions: near the time limit the batch script creates the checkpoint
+flag; on preemption Slurm may instead send SIGTERM to every rank
+(runtime.stop_on_sigterm() turns it into the same request). Either way all
+ranks agree, save at the end of the current step and exit 0; the job is
+requeued and resumes here. Every save goes through runtime.atomic_path, so a
+node dying mid-save leaves the previous checkpoint whole.
+
 Rank 0 prints one machine-readable line at the end:
   AIHPC_RESULT {"world_size": 4, "hosts": [...], "loss_first": ..., ...}
 """
@@ -30,6 +37,7 @@ import socket
 import struct
 import sys
 import time
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -50,6 +58,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-every", type=int, default=10)
     parser.add_argument("--step-sleep", type=float, default=0.0, help="slow down (tests)")
+    parser.add_argument("--log-every", type=int, default=10, help="print the loss every N steps")
+    parser.add_argument(
+        "--collective-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a collective may hang (a peer gone silently) before the rank fails",
+    )
+    parser.add_argument(
+        "--raise-at-step",
+        type=int,
+        default=-1,
+        help="test hook: the last rank raises ValueError at this step (a program error)",
+    )
     parser.add_argument(
         "--request-checkpoint-at",
         type=int,
@@ -145,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         device = torch.device("cpu")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    dist.init_process_group(backend, init_method="env://")
+    # SIGTERM (preemption, requeue, cancel) -> save at the end of this step.
+    runtime.stop_on_sigterm()
+    dist.init_process_group(
+        backend, init_method="env://", timeout=timedelta(seconds=args.collective_timeout)
+    )
     rank, world = dist.get_rank(), dist.get_world_size()
 
     x_all, y_all = make_data(args.seed)
@@ -200,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"AIHPC_CHECKPOINTED step={step}", flush=True)
             dist.destroy_process_group()
             return 0
+        if step == args.raise_at_step and rank == world - 1:
+            raise ValueError(f"--raise-at-step {step}: a deliberate program error")
         idx = batch_indices(args.seed, step, world, rank, args.batch)
         optimizer.zero_grad()
         loss = loss_fn(ddp(x_all[idx].to(device)), y_all[idx].to(device))
@@ -212,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         if loss_first is None:
             loss_first = loss_value
         step += 1
-        if rank == 0 and (step % 10 == 0 or step == args.steps):
+        if rank == 0 and (step % max(1, args.log_every) == 0 or step == args.steps):
             print(f"step {step} loss {loss_value:.6f}", flush=True)
         if args.save_every and step % args.save_every == 0:
             checkpoint(step)
