@@ -35,7 +35,9 @@ def ssh(host: str, command: str) -> subprocess.CompletedProcess[str]:
 
 def playbook(inventory: Path, name: str, *extra: str) -> None:
     # The state dir is found relative to the inventory unless told.
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AIHPC_STATE_DIR=str(STATE_DIR))
+    env = dict(
+        os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible-harness.cfg"), AIHPC_STATE_DIR=str(STATE_DIR)
+    )
     cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / name), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -71,6 +73,17 @@ def test_limit_run_adds_a_node(grown_inventory: Path) -> None:
     keys = {h: ssh(h, "sha256sum /etc/munge/munge.key").stdout.split()[0] for h in ("ctl1", "gpu3")}
     assert keys["ctl1"] == keys["gpu3"]
 
+    # The nodes outside the --limit resolve the new one through /etc/hosts
+    # alone (`getent -s files`: Docker's embedded DNS is not asked), at the
+    # address gpu3 has; and gpu3 resolves them.
+    gpu3_ip = ssh("gpu3", "hostname -I").stdout.split()[0]
+    for host in ("ctl1", "gpu1", "gpu2"):
+        found = ssh(host, "getent -s files ahosts gpu3")
+        assert found.returncode == 0, f"{host} cannot resolve gpu3 from /etc/hosts: {found.stderr}"
+        assert found.stdout.split()[0] == gpu3_ip, (host, found.stdout)
+        back = ssh("gpu3", f"getent -s files ahosts {host}")
+        assert back.returncode == 0, f"gpu3 cannot resolve {host} from /etc/hosts"
+
     state = ""
     for _ in range(60):
         state = ssh("ctl1", "sinfo --noheader --Node --format '%N %T %G'").stdout
@@ -87,7 +100,9 @@ def test_limit_run_adds_a_node(grown_inventory: Path) -> None:
 def test_limit_run_left_the_old_nodes_alone(grown_inventory: Path) -> None:
     # A full converge now changes nothing: the limited run did all the work.
     # The state dir is found relative to the inventory unless told.
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), AIHPC_STATE_DIR=str(STATE_DIR))
+    env = dict(
+        os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible-harness.cfg"), AIHPC_STATE_DIR=str(STATE_DIR)
+    )
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(grown_inventory), str(ROOT / "playbooks" / "site.yml")],
         cwd=ROOT,

@@ -66,6 +66,55 @@ def storage_profile_dirs(
     return dirs
 
 
+_UNSAFE_EXPORT_OPTIONS = ("async", "no_root_squash")
+
+
+def storage_export_clients(
+    export: Mapping[str, Any],
+    default_options: Sequence[str],
+    admin_hosts: Sequence[str],
+) -> list[str]:
+    """The client specs of one export line.
+
+    `networks` get `options` (default: storage_nfs_export_options, sync and
+    root_squash); each admin host (a single address or name, which exports(5)
+    matches before any network) gets the same with no_root_squash. Raw
+    `clients` entries are kept as written, but async and no_root_squash on
+    them need `unsafe_options: true`: on /shared they risk checkpoints (async
+    acknowledges writes the server has not stored) and let root on any
+    client own every file (no_root_squash).
+    """
+    path = str(export.get("path"))
+    options = [str(o) for o in (export.get("options") or default_options)]
+    admins = [str(h) for h in (export.get("admin_hosts", admin_hosts) or [])]
+    specs = []
+    for host in admins:
+        if "/" in host or "*" in host:
+            raise ValueError(
+                f"storage_nfs_exports[{path}]: admin host {host!r} must be one address or "
+                "name, not a network or wildcard (no_root_squash for a network is what "
+                "root_squash prevents)"
+            )
+        admin_options = [o for o in options if o not in ("root_squash", "all_squash")]
+        specs.append(f"{host}({','.join([*admin_options, 'no_root_squash'])})")
+    specs += [f"{net}({','.join(options)})" for net in export.get("networks") or []]
+    raw = [str(c) for c in export.get("clients") or []]
+    if not export.get("unsafe_options"):
+        for client in raw + specs[len(admins) :]:
+            inner = client.partition("(")[2].rstrip(")").split(",")
+            bad = [o for o in _UNSAFE_EXPORT_OPTIONS if o in inner]
+            if bad:
+                raise ValueError(
+                    f"storage_nfs_exports[{path}]: {client!r} uses {', '.join(bad)}; "
+                    "name admin hosts in admin_hosts instead of no_root_squash, keep sync, "
+                    "or set unsafe_options: true for data that can be regenerated"
+                )
+    specs += raw
+    if not specs:
+        raise ValueError(f"storage_nfs_exports[{path}]: give networks (or clients)")
+    return specs
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -73,4 +122,5 @@ class FilterModule:
             "storage_forced_devices": storage_forced_devices,
             "storage_nfs_options": storage_nfs_options,
             "storage_profile_dirs": storage_profile_dirs,
+            "storage_export_clients": storage_export_clients,
         }

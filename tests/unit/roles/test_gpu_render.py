@@ -69,9 +69,10 @@ def test_package_sets(rendered: Path) -> None:
     common = {"nvidia-open-kernel-dkms", "firmware-nvidia-gsp", "linux-headers-amd64"}
     common |= {"nvidia-smi", "libnvidia-ml1", "libcuda1", "nvidia-persistenced", "libnccl2"}
     assert common <= h100 and common <= l40s
-    # HGX: the fabric manager pinned to the driver's exact version, DCGM, the NVML plugin.
+    # HGX: the fabric manager (pinned to the driver's version by apt
+    # preferences, test_hgx_pins), DCGM, the NVML plugin.
     assert h100 - l40s == {
-        "nvidia-fabricmanager-550=550.163.01-1",
+        "nvidia-fabricmanager-550",
         "datacenter-gpu-manager-4-cuda12",
         "slurm-wlm-nvml-plugin",
     }
@@ -98,3 +99,58 @@ def test_blacklist_and_persistenced(rendered: Path) -> None:
         "ExecStart=",
         "ExecStart=/usr/bin/nvidia-persistenced --user nvpd --persistence-mode",
     ]
+
+
+def _records(path: Path) -> list[dict[str, str]]:
+    """apt_preferences(5) records: blank-line separated Key: value stanzas."""
+    records = []
+    for stanza in path.read_text().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in stanza.splitlines() if line and line[0] != "#"
+        )
+        if fields:
+            records.append(fields)
+    return records
+
+
+def test_hgx_pins_one_origin_one_version(rendered: Path) -> None:
+    records = _records(rendered / "h100-01" / "aihpc-nvidia.pref")
+    assert records == [
+        # Exact names first: they win over the driver's globs.
+        {
+            "Package": "nvidia-fabricmanager-550 libnvidia-nscq-550",
+            "Pin": "version 550.163.01-*",
+            "Pin-Priority": "1001",
+        },
+        {
+            "Package": "datacenter-gpu-manager-4-cuda12 datacenter-gpu-manager-4-core",
+            "Pin": "version 1:4.2.3-1",
+            "Pin-Priority": "1001",
+        },
+        {
+            "Package": "nvidia-* libnvidia-* libcuda* libnvcuvid* libnvoptix* "
+            "firmware-nvidia-* xserver-xorg-video-nvidia*",
+            "Pin": "version 550.163.01-2",
+            "Pin-Priority": "1001",
+        },
+        {
+            "Package": "nvidia-* libnvidia-* libcuda* libnvcuvid* libnvoptix* "
+            "firmware-nvidia-* xserver-xorg-video-nvidia*",
+            "Pin": 'origin "developer.download.nvidia.com"',
+            "Pin-Priority": "-1",
+        },
+    ]
+    # The fabric manager's version is the driver's upstream version.
+    assert records[0]["Pin"].split()[1].rstrip("*") == records[2]["Pin"].split()[1][:-1]
+
+
+def test_slurmd_waits_for_the_fabric_manager_on_hgx_only(rendered: Path) -> None:
+    dropin = (rendered / "h100-01" / "40-nvidia-fabricmanager.conf").read_text()
+    units = dict(
+        line.split("=", 1) for line in dropin.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert units["After"].split() == ["nvidia-fabricmanager.service", "nvidia-persistenced.service"]
+    assert units["Wants"] == "nvidia-fabricmanager.service"
+    assert not (rendered / "l40s-01" / "40-nvidia-fabricmanager.conf").exists()
+    # PCIe without NVIDIA's repository: nothing to pin against before install.
+    assert _records(rendered / "l40s-01" / "aihpc-nvidia.pref") == []

@@ -70,12 +70,44 @@ def test_nccl_conf_per_node_kind(rendered: Path) -> None:
     assert all("NCCL_IB_GID_INDEX" not in _nccl(rendered / h / "nccl.conf") for h in HOSTS)
 
 
-def test_gpudirect_only_on_nvidia_nodes(rendered: Path) -> None:
+def test_no_peermem_with_the_distributions_rdma_stack(rendered: Path) -> None:
+    # The example rack runs inbox RDMA (infiniband_ofed_source: distro):
+    # nvidia-peermem cannot load there (no peer-memory symbols) and NCCL does
+    # GPUDirect RDMA through DMA-BUF, so no host gets a modules-load.d entry
+    # that would fail at every boot.
+    for host in HOSTS:
+        assert not (rendered / host / "aihpc-infiniband.modules.conf").exists(), host
+
+
+@pytest.fixture(scope="module")
+def rendered_doca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("render-infiniband-doca")
+    run_render(
+        REPO / "playbooks" / "render" / "infiniband.yml",
+        "example-rack",
+        tmp_path_factory.mktemp("home"),
+        f"render_dir={dest}",
+        "infiniband_render_hosts=" + ",".join(HOSTS),
+        "infiniband_ofed_source=doca",
+        "infiniband_doca_repo=https://mirror.example.org/doca/",
+    )
+    return dest / "infiniband"
+
+
+def test_peermem_with_doca_only_on_nvidia_nodes(rendered_doca: Path) -> None:
     for host in ("h100-01", "l40s-01"):
-        modules = (rendered / host / "aihpc-infiniband.modules.conf").read_text().splitlines()
-        assert [m for m in modules if m and m[0] != "#"] == ["nvidia-peermem"]
-    assert not (rendered / "mi300x-01" / "aihpc-infiniband.modules.conf").exists()
-    assert not (rendered / "stor01" / "aihpc-infiniband.modules.conf").exists()
+        modules = (rendered_doca / host / "aihpc-infiniband.modules.conf").read_text()
+        assert [m for m in modules.splitlines() if m and m[0] != "#"] == ["nvidia-peermem"]
+    assert not (rendered_doca / "mi300x-01" / "aihpc-infiniband.modules.conf").exists()
+    assert not (rendered_doca / "stor01" / "aihpc-infiniband.modules.conf").exists()
+
+
+def test_the_gpu_layer_runs_before_the_fabric_layer() -> None:
+    # nvidia-peermem ships with the NVIDIA driver: the GPU play must come first.
+    site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
+    order = [step["ansible.builtin.import_playbook"] for step in site]
+    assert order.index("gpu.yml") < order.index("infiniband.yml") < order.index("storage.yml")
+    assert order.index("storage.yml") < order.index("slurm.yml")
 
 
 def test_opensm_only_on_the_standby_sm_hosts(rendered: Path) -> None:

@@ -44,7 +44,9 @@ def test_rendered_matches_golden(rendered: Path) -> None:
 def test_exports_and_nfs_conf(rendered: Path) -> None:
     exports = (rendered / "stor01" / "aihpc.exports").read_text().splitlines()
     assert [line for line in exports if not line.startswith("#")] == [
-        "/export/shared 198.51.100.0/24(rw,async,no_root_squash,no_subtree_check)"
+        # sync and root_squash for the fabric; no_root_squash only for head01.
+        "/export/shared 198.51.100.10(rw,sync,no_subtree_check,no_root_squash) "
+        "198.51.100.0/24(rw,sync,root_squash,no_subtree_check)"
     ]
     conf = configparser.ConfigParser()
     conf.read_string((rendered / "stor01" / "nfs.conf").read_text())
@@ -53,12 +55,13 @@ def test_exports_and_nfs_conf(rendered: Path) -> None:
 
 def test_md_and_mkfs_commands(rendered: Path) -> None:
     stor01 = (rendered / "stor01" / "commands").read_text().splitlines()
+    # /shared holds checkpoints: RAID10 over eight (four data disks per stripe).
     assert stor01[0].startswith(
-        "mdadm --create /dev/md/aihpc-export --run --metadata=1.2 --level=0"
+        "mdadm --create /dev/md/aihpc-export --run --metadata=1.2 --level=10"
     )
     assert "--chunk=512K --raid-devices=8" in stor01[0]
     assert stor01[1] == (
-        "mkfs.xfs -L aihpc-export -m reflink=1 -d su=512k,sw=8 -f /dev/md/aihpc-export"
+        "mkfs.xfs -L aihpc-export -m reflink=1 -d su=512k,sw=4 -f /dev/md/aihpc-export"
     )
     # RAID10 over four: two data disks per stripe.
     stor02 = (rendered / "stor02" / "commands").read_text().splitlines()
@@ -102,3 +105,20 @@ def test_profile_fragment_is_what_the_cli_loads(rendered: Path, tmp_path: Path) 
         assert profile.shared_dirs["home"] == "/home"
         assert profile.shared_dirs["scratch"] == "/scratch"
     assert not (rendered / "stor01" / "40-storage.yaml").exists()
+
+
+def test_gpu_nodes_get_job_container_tmpfs_on_their_nvme(rendered: Path) -> None:
+    # The example rack's default: a private /tmp and /dev/shm per job under
+    # the NVMe scratch, which Slurm removes at job end (slurm.conf has
+    # JobContainerType=job_container/tmpfs, tests/unit/test_rendered_config.py).
+    for host in ("h100-01", "l40s-01"):
+        conf = dict(
+            line.split("=", 1)
+            for line in (rendered / host / "job_container.conf").read_text().splitlines()
+            if line and not line.startswith("#")
+        )
+        assert conf == {
+            "AutoBasePath": "true",
+            "BasePath": "/scratch/job_container",
+            "Dirs": "/tmp,/dev/shm",
+        }
