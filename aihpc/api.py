@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -21,18 +20,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aihpc.errors import ClusterError, SpecError, SpecIssue, UsageError
+from aihpc.errors import ClusterError, SpecError, SpecIssue
 
 if TYPE_CHECKING:
     from aihpc.backend.base import Backend
     from aihpc.request.model import JobRequest
     from aihpc.slurm.jobs import JobInfo, SubmitResult
     from aihpc.spec.loader import LoadedSpec
-    from aihpc.spec.profile import ClusterProfile
 
 
 def current_user() -> str:
     return getpass.getuser()
+
+
+def new_token() -> str:
+    """The random part of a job directory name (what secrets.token_hex(3) returns;
+    `secrets` itself costs ~7 ms of imports on the submit path)."""
+    return os.urandom(3).hex()
 
 
 def backend(environ: dict[str, str] | None = None) -> Backend:
@@ -46,11 +50,16 @@ def load(
     spec_file: str | os.PathLike[str],
     overrides: list[str] | tuple[str, ...] = (),
     environ: dict[str, str] | None = None,
+    preview: bool = False,
 ) -> LoadedSpec:
-    """Validate a spec with all layers; raises SpecError (exit 2) on any problem."""
+    """Validate a spec with all layers; raises SpecError (exit 2) on any problem.
+
+    `preview` (a dry run): without a cluster profile, assume and say so in
+    `loaded.notices` instead of failing.
+    """
     from aihpc.spec.loader import load_spec
 
-    return load_spec(spec_file, overrides, environ=environ)
+    return load_spec(spec_file, overrides, environ=environ, preview=preview)
 
 
 def plan(
@@ -59,8 +68,12 @@ def plan(
     user: str | None = None,
     now: datetime | None = None,
     token: str | None = None,
+    backend_: Backend | None = None,
 ) -> JobRequest:
-    """The request for a loaded spec: lists the snapshot files, renders, no writes."""
+    """The request for a loaded spec: lists the snapshot files, renders, no writes.
+
+    With `resume_from`, the earlier job is looked up (squeue/sacct) and its
+    checkpoints checked here, so a dry run refuses what a submit would."""
     from aihpc import snapshot
     from aihpc.request.materialize import materialize
 
@@ -78,16 +91,23 @@ def plan(
                 "git add it" if files.method == "git" else "check .aihpcignore",
             )
         )
+    who = user or current_user()
+    resume = None
+    if spec.resume_from is not None:
+        from aihpc.request.resume import plan_resume
+
+        resume = plan_resume(spec.resume_from, status(spec.resume_from, backend_), who)
     return materialize(
         spec,
         loaded.profile,
         workdir=loaded.workdir,
         template=loaded.template,
-        user=user or current_user(),
+        user=who,
         now=now or datetime.now(),
-        token=token or secrets.token_hex(3),
+        token=token or new_token(),
         snapshot=files,
         spec_file=str(loaded.spec_file),
+        resume=resume,
     )
 
 
@@ -131,43 +151,6 @@ def cancel(job_id: str, backend_: Backend | None = None) -> None:
 
 
 # -- interactive ----------------------------------------------------------
-def _profile(environ: dict[str, str] | None) -> ClusterProfile | None:
-    from aihpc.spec.profile import find_profile
-
-    return find_profile(environ)
-
-
-def _check_partition(profile: ClusterProfile | None, partition: str | None, gpus: int) -> str:
-    if profile is None:
-        if partition is None:
-            raise UsageError("no cluster profile found: give --partition")
-        return partition
-    name = partition or profile.default_partition
-    part = profile.partitions.get(name)
-    if part is None:
-        raise SpecError(
-            SpecIssue(
-                "<command line>",
-                1,
-                1,
-                "partition",
-                f"partition {name!r} does not exist",
-                "partitions: " + ", ".join(sorted(profile.partitions)),
-            )
-        )
-    if gpus > part.gpus_per_node:
-        raise SpecError(
-            SpecIssue(
-                "<command line>",
-                1,
-                1,
-                "gpus",
-                f"{gpus} GPUs requested, partition {name!r} nodes have {part.gpus_per_node}",
-            )
-        )
-    return name
-
-
 def shell_argv(
     partition: str | None = None,
     gpus: int = 0,
@@ -177,11 +160,13 @@ def shell_argv(
     environ: dict[str, str] | None = None,
 ) -> list[str]:
     """`srun --pty` for an interactive shell on one node of a partition."""
-    name = _check_partition(_profile(environ), partition, gpus)
-    from aihpc.request.flags import one_node_flags
+    from aihpc.request.flags import shell_argv as argv_for
+    from aihpc.spec.session import load_session
 
-    argv = ["srun", "--pty", f"--partition={name}", "--nodes=1", "--ntasks=1"]
-    return [*argv, *one_node_flags(gpus, cpus, mem, time_limit), "bash", "-l"]
+    loaded = load_session(
+        partition=partition, gpus=gpus, cpus=cpus, mem=mem, time_limit=time_limit, environ=environ
+    )
+    return argv_for(loaded.spec)
 
 
 def jupyter_request(
@@ -200,24 +185,26 @@ def jupyter_request(
 ) -> JobRequest:
     """A one-node job running JupyterLab (rendered from jupyter.sbatch.j2)."""
     from aihpc.request.jupyter import materialize_jupyter
+    from aihpc.spec.session import load_session
 
-    profile = _profile(environ)
-    name = _check_partition(profile, partition, gpus)
-    shared = dict(profile.shared_dirs) if profile else {}
-    if "shared" not in shared:
-        raise UsageError("the cluster profile names no shared directory for job directories")
-    return materialize_jupyter(
-        partition=name,
+    loaded = load_session(
+        partition=partition,
         gpus=gpus,
         cpus=cpus,
         mem=mem,
         time_limit=time_limit,
-        setup=list(setup),
+        setup=setup,
         notebook_dir=notebook_dir or os.getcwd(),
-        shared_dirs=shared,
+        needs_jobs_dir=True,
+        environ=environ,
+    )
+    profile = loaded.profile
+    return materialize_jupyter(
+        loaded.spec,
+        shared_dirs=dict(profile.shared_dirs) if profile else {},
         user=user or current_user(),
         now=now or datetime.now(),
-        token=token or secrets.token_hex(3),
+        token=token or new_token(),
         login_host=profile.login_host if profile else "",
     )
 
@@ -230,7 +217,10 @@ def wait_for_jupyter(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Wait until the job wrote jupyter.json (it is running), or fail if it ended."""
-    info_file = Path(request.job_dir) / "jupyter.json"
+    from aihpc.layout import JobLayout, batch_log
+
+    paths = JobLayout(request.job_dir)
+    info_file = Path(paths.jupyter_info)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if info_file.exists():
@@ -239,7 +229,7 @@ def wait_for_jupyter(
         if all(j.is_terminal for j in backend_.status(job_id)):
             raise ClusterError(
                 f"the JupyterLab job {job_id} ended before starting; see "
-                f"{request.job_dir}/logs/batch.log"
+                f"{paths.root}/{batch_log(None)}"
             )
         sleep(2.0)
     raise ClusterError(f"JupyterLab job {job_id} did not start within {timeout:.0f}s")

@@ -14,9 +14,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from aihpc import snapshot
+from aihpc import layout, snapshot
 from aihpc.errors import UsageError
-from aihpc.request.materialize import LIB_DIR
 from aihpc.request.model import JobRequest
 
 # Job-side files: stdlib only, they run on the nodes with the nodes' python3.
@@ -26,13 +25,23 @@ JOBSIDE_FILES = (
     "jobside/__init__.py",
     "jobside/sweep_args.py",
     "jobside/jupyter_info.py",
+    # probe.py judges node health and preemption with the one Slurm parser:
+    # the data layer's stdlib-only modules travel with it.
+    "jobside/probe.py",
+    "errors.py",
+    "slurm/__init__.py",
+    "slurm/values.py",
+    "slurm/run.py",
+    "slurm/hostlist.py",
+    "slurm/jobs.py",
+    "slurm/nodes.py",
 )
 
 
 def install_jobside(job_dir: Path) -> None:
     package = Path(__file__).resolve().parent
     for rel in JOBSIDE_FILES:
-        target = job_dir / LIB_DIR / "aihpc" / rel
+        target = job_dir / layout.LIB / "aihpc" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(package / rel, target)
 
@@ -85,8 +94,12 @@ def prepare(request: JobRequest, progress: Callable[[int, int], None] | None = N
         os.chmod(path, item.mode)
     if request.snapshot is not None:
         snapshot.copy(request.snapshot, progress)
+    if request.resume is not None:
+        from aihpc.request import resume
+
+        resume.install(request.resume, Path(request.checkpoint_dir))
 
 
 def record_job_id(request: JobRequest, job_id: str, cluster: str | None) -> None:
     text = job_id if cluster is None else f"{job_id};{cluster}"
-    (Path(request.job_dir) / "job_id").write_text(text + "\n", encoding="utf-8")
+    Path(layout.JobLayout(request.job_dir).job_id).write_text(text + "\n", encoding="utf-8")

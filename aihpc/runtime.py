@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,6 +40,9 @@ DEFAULT_POLL_INTERVAL = 1.0
 
 _flag_seen = False
 _flag_checked_at = float("-inf")
+_term_seen = False
+# atomic_path's temporary files: `.<name>.<random>` beside the target.
+PARTIAL_PREFIX = "."
 
 
 def _env_int(*names: str, default: int = 0) -> int:
@@ -113,7 +117,7 @@ def checkpoint_requested() -> bool:
     ranks stop at the same step.
     """
     global _flag_seen, _flag_checked_at
-    if _flag_seen:
+    if _flag_seen or _term_seen:
         return True
     flag = os.environ.get("AIHPC_CHECKPOINT_FLAG")
     if not flag:
@@ -128,6 +132,25 @@ def checkpoint_requested() -> bool:
     _flag_checked_at = now
     _flag_seen = os.path.exists(flag)
     return _flag_seen
+
+
+def _on_term(signum: int, frame: object) -> None:
+    global _term_seen
+    del signum, frame
+    _term_seen = True
+
+
+def stop_on_sigterm() -> None:
+    """Treat SIGTERM as a checkpoint request instead of dying at once.
+
+    Slurm sends TERM to every task when it preempts the job without the
+    user signal, and when it ends or requeues it; KILL follows after
+    GraceTime (preemption) or KillWait. Call this once at start-up (from the
+    main thread); then checkpoint_requested() turns True on TERM, the loop
+    saves at the end of its current step and exits. A second TERM changes
+    nothing.
+    """
+    signal.signal(signal.SIGTERM, _on_term)
 
 
 def mark_complete() -> None:
@@ -145,9 +168,10 @@ def mark_complete() -> None:
 
 
 def _reset_for_tests() -> None:
-    global _flag_seen, _flag_checked_at
+    global _flag_seen, _flag_checked_at, _term_seen
     _flag_seen = False
     _flag_checked_at = float("-inf")
+    _term_seen = False
 
 
 def sweep_params() -> dict[str, str]:
@@ -164,21 +188,66 @@ def sweep_params() -> dict[str, str]:
     return {}
 
 
+def is_partial(path: str | os.PathLike[str]) -> bool:
+    """True for a file atomic_path is still writing (or left behind by a crash)."""
+    return Path(path).name.startswith(PARTIAL_PREFIX)
+
+
+def latest_checkpoint(
+    pattern: str = "*", directory: str | os.PathLike[str] | None = None
+) -> Path | None:
+    """The newest complete checkpoint matching `pattern` in the checkpoint dir, or None.
+
+    Partial files (atomic_path's temporaries, a save that a dead node never
+    finished) are skipped; "newest" is the latest modification time, then
+    the name. Use it when each save writes a new name (`step-00050.pt`).
+    """
+    root = Path(directory) if directory is not None else checkpoint_dir(create=False)
+    if not root.is_dir():
+        return None
+    found = [p for p in root.glob(pattern) if not is_partial(p) and p.exists()]
+    if not found:
+        return None
+    return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename still holds
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it over `path` on success.
 
-    A job killed while saving leaves the previous checkpoint intact:
-    `with atomic_path(ckpt) as tmp: torch.save(state, tmp)`.
+    A job killed while saving leaves the previous checkpoint intact, and
+    never a half-written file under the real name:
+    `with atomic_path(ckpt) as tmp: torch.save(state, tmp)`. The data is
+    flushed to disk (fsync) before the rename, so a node that loses power
+    right after cannot leave a complete name with incomplete content. The
+    temporary is `.<name>.<random>`: resume code must skip such names
+    (latest_checkpoint() and `aihpc submit --resume-from` do).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{target.name}.", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.is_file():
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -2,7 +2,8 @@
 
 The job's working directory is `<job_dir>/code` (sbatch --chdir), which
 squeue and sacct both report, so a job id leads to its job directory on
-any login node without a local index.
+any login node without a local index. Every name comes from aihpc.layout,
+the same functions the request stage and the templates use.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from aihpc import layout
 from aihpc.errors import ClusterError, UsageError
 from aihpc.slurm.jobs import JobInfo
 
@@ -21,19 +23,11 @@ CHUNK = 64 * 1024
 
 def job_dir_of(info: JobInfo) -> Path:
     """The aihpc job directory of a job, or an error saying it is not one."""
-    if not info.workdir:
-        raise ClusterError(f"Slurm reports no working directory for job {info.job_id}")
-    job_dir = Path(info.workdir).parent
-    if not (job_dir / "aihpc-job.json").is_file():
-        raise ClusterError(
-            f"job {info.job_id} was not submitted by aihpc (no aihpc-job.json in {job_dir})"
-        )
-    return job_dir
+    return layout.job_dir_from_workdir(info.workdir, info.job_id)
 
 
 def metadata(job_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((job_dir / "aihpc-job.json").read_text(encoding="utf-8"))
-    return data
+    return layout.read_metadata(job_dir)
 
 
 def log_path(job_dir: Path, meta: dict[str, Any], task: str | None, rank: int | None) -> Path:
@@ -44,17 +38,15 @@ def log_path(job_dir: Path, meta: dict[str, Any], task: str | None, rank: int | 
             f"this job is an array of {array_size} tasks; name one, e.g. "
             f"<id>_0 .. <id>_{array_size - 1}"
         )
-    logs = job_dir / "logs"
-    if rank is None or meta.get("launcher") == "jupyter":  # JupyterLab logs to the batch log
-        return logs / (f"batch-{task}.log" if array_size else "batch.log")
+    task = task if array_size else None
+    launcher = str(meta.get("launcher", "srun"))
+    if rank is None or launcher == "jupyter":  # JupyterLab logs to the batch log
+        return job_dir / layout.batch_log(task)
     world = int(meta.get("world_size", 1))
     if rank < 0 or rank >= world:
         raise UsageError(f"--rank {rank} is outside 0..{world - 1}")
-    task_dir = logs / f"task-{task}" if array_size else logs
-    if meta.get("launcher") == "torchrun":
-        # torchrun runs one Slurm task per node: rank r lives in its node's log.
-        return task_dir / f"node-{rank // int(meta.get('procs_per_node', 1))}.log"
-    return task_dir / f"rank-{rank}.log"
+    # torchrun runs one Slurm task per node: rank r lives in its node's log.
+    return job_dir / layout.rank_log(launcher, rank, int(meta.get("procs_per_node", 1)), task)
 
 
 def follow(
@@ -98,3 +90,50 @@ def read_all(path: Path) -> Iterator[str]:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk.decode("utf-8", errors="replace")
+
+
+def restarts(job_dir: Path, task: str | None = None) -> list[dict[str, Any]]:
+    """run/restarts.jsonl: one row per restart or failure the batch script judged."""
+    path = Path(layout.JobLayout(str(job_dir)).run_dir(task)) / layout.RESTARTS
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a node dying mid-write
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def failure_note(job_dir: Path, task: str | None = None) -> str:
+    """run/failure.log (the first failed rank's last lines), or ''."""
+    path = Path(layout.JobLayout(str(job_dir)).run_dir(task)) / layout.FAILURE
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+CAUSE_WORDS = {
+    "node_failure": "node failure",
+    "preemption": "preemption",
+    "time_limit": "time limit",
+    "program_error": "program error",
+}
+
+
+def restart_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """`aihpc status` lines: when, why, which nodes, requeued or not."""
+    import time as _time
+
+    out = []
+    for row in rows:
+        when = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(int(row.get("time", 0))))
+        cause = CAUSE_WORDS.get(str(row.get("cause")), str(row.get("cause")))
+        nodes = f" ({row['nodes']})" if row.get("nodes") else ""
+        done = "requeued" if row.get("requeued") else "not requeued"
+        out.append(
+            f"  {when}  run {row.get('restart_count', '?')}: {cause}{nodes}, "
+            f"step exit {row.get('step_exit', '?')}, {done}"
+        )
+    return out

@@ -12,8 +12,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from aihpc.backend.cli_backend import CliBackend, check_job_id
-from aihpc.errors import ClusterError, JobNotFoundError
+from aihpc.backend.cli_backend import CliBackend
+from aihpc.errors import ClusterError
 from aihpc.slurm.jobs import BASE_STATES, JobInfo
 from aihpc.slurm.run import Runner, run_command
 from aihpc.slurm.values import states
@@ -57,39 +57,37 @@ def job_info(job: Any) -> JobInfo:
 
 
 class PyslurmBackend(CliBackend):
+    """Controller queries and cancels through pyslurm; accounting and sbatch as the CLI.
+
+    Overrides hooks only: listing, ordering and status matching are the
+    base class's, so both backends answer `aihpc list` in the same order.
+    """
+
     name = "pyslurm"
 
     def __init__(self, module: ModuleType, runner: Runner = run_command) -> None:
         super().__init__(runner)
         self.pyslurm = module
 
-    def status(self, job_id: str) -> list[JobInfo]:
-        check_job_id(job_id)
-        if "_" in job_id:
-            return super().status(job_id)  # array task ids need the CLI's matching
-        try:
-            job = self.pyslurm.Job.load(int(job_id))
-        except Exception:  # pyslurm.RPCError: gone from the controller -> accounting
-            return super().status(job_id)
-        if job is None:
-            raise JobNotFoundError(f"job {job_id} not found")
-        return [job_info(job)]
-
-    def list(self, user: str) -> list[JobInfo]:
+    def active_jobs(self, user: str) -> list[JobInfo]:
         try:
             jobs = self.pyslurm.Jobs.load()
         except Exception as exc:
             raise ClusterError(f"pyslurm could not load jobs: {exc}") from None
-        active = [job_info(j) for j in jobs.values() if getattr(j, "user_name", None) == user]
-        finished = self.sacct(f"--user={user}", "--starttime=now-1days")
-        merged = {j.job_id: j for j in finished}
-        merged.update({j.job_id: j for j in active})
-        return sorted(merged.values(), key=lambda j: j.job_id)
+        return [job_info(j) for j in jobs.values() if getattr(j, "user_name", None) == user]
 
-    def cancel(self, job_id: str) -> None:
-        check_job_id(job_id)
+    def find_active(self, job_id: str) -> list[JobInfo]:
         if "_" in job_id:
-            super().cancel(job_id)
+            return super().find_active(job_id)  # array tasks: squeue lists each task
+        try:
+            job = self.pyslurm.Job.load(int(job_id))
+        except Exception:  # pyslurm.RPCError: gone from the controller -> accounting
+            return []
+        return [] if job is None else [job_info(job)]
+
+    def cancel_job(self, job_id: str) -> None:
+        if "_" in job_id:
+            super().cancel_job(job_id)
             return
         try:
             self.pyslurm.Job(int(job_id)).cancel()

@@ -11,6 +11,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cancel": ("aihpc.cli.cmd_cancel", "cancel", "Cancel a job or one array task."),
     "shell": ("aihpc.cli.cmd_shell", "shell", "Open an interactive shell on a compute node."),
     "jupyter": ("aihpc.cli.cmd_jupyter", "jupyter", "Start JupyterLab in a job, print the tunnel."),
+    "health": ("aihpc.cli.cmd_health", "health_", "Check this node (Slurm's HealthCheckProgram)."),
+    "exporter": ("aihpc.cli.cmd_exporter", "exporter", "Serve Slurm metrics to Prometheus."),
+    "cluster": ("aihpc.cli.cmd_cluster", "cluster", "Deploy, validate and operate the cluster."),
+    "stats": ("aihpc.cli.cmd_stats", "stats", "One job's efficiency: GPUs, CPU, memory, wait."),
+    "report": ("aihpc.cli.cmd_report", "report", "GPU utilisation, GPU-hours and money report."),
 }
 
 EPILOG = """\b

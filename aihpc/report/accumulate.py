@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import gc
 import heapq
-from collections.abc import Iterable, Mapping
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -166,7 +168,8 @@ class Accumulator:
         self.by_partition: dict[str, Totals] = {}
         self.by_type = Totals()
         self.idle_by_account: dict[str, float] = {}
-        self.waits: WaitCounts = {}
+        self.waits: WaitCounts = {}  # from _wait_lists in finish()
+        self._wait_lists: dict[str, array[int]] = {}  # 8 bytes a job, counted in finish()
         self.states: dict[
             str, int
         ] = {}  # base state -> jobs counted (a dict: twice a Counter's speed)
@@ -263,7 +266,7 @@ class Accumulator:
         span = w_end - w_start
         step = self.step
         names_add = self.names.add
-        waits = self.waits
+        waits: dict[str, Callable[[int], None]] = {}
         states = self.states
         shapes = self._shapes
         use = self._use
@@ -283,11 +286,10 @@ class Accumulator:
                 names_add(account)
                 continue
             if submit is not None and w_start <= start < w_end:
-                counts = waits.get(partition)
-                if counts is None:
-                    counts = waits[partition] = {}
-                wait = start - submit if start > submit else 0
-                counts[wait] = counts.get(wait, 0) + 1
+                append_wait = waits.get(partition)
+                if append_wait is None:
+                    append_wait = waits[partition] = self._wait_list(partition)
+                append_wait(start - submit if start > submit else 0)
             # From here on, times are seconds into the window: epochs are past 2**30,
             # where CPython's integer arithmetic leaves its fast path; offsets are not.
             end = span if end is None or end > w_end else end - w_start
@@ -343,6 +345,10 @@ class Accumulator:
                 heapq.heapreplace(top, (float(gpu_seconds), self._seq, job_row, gpus, seconds))
         self.rows = max(self.rows, count_rows)
 
+    def _wait_list(self, partition: str) -> Callable[[int], None]:
+        waits = self._wait_lists.setdefault(partition, array("q"))
+        return waits.append
+
     def finish(self) -> None:
         """Fold the running totals into per-account/user/partition/type Totals and
         the timeline's bins (idempotent).
@@ -393,6 +399,7 @@ class Accumulator:
                 per_bin = bins.setdefault(gpu_type, [0] * self.bin_count)
                 for i, held in enumerate(jobs_per_bin):
                     per_bin[i] += count * held
+        self.waits = {part: dict(Counter(waits)) for part, waits in self._wait_lists.items()}
         self.bins = {t: [float(v) for v in per_bin] for t, per_bin in bins.items()}
 
     def top_jobs(self) -> list[TopJob]:

@@ -1,9 +1,14 @@
-"""Resource flags shared by the one-node commands (`shell` and `jupyter`).
+"""Resource flags and the srun argv of the one-node commands (`shell`, `jupyter`).
 
 Pure and import-free, so `aihpc shell` stays fast.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aihpc.spec.session import SessionSpec
 
 
 def one_node_flags(
@@ -20,3 +25,9 @@ def one_node_flags(
     if time_limit:
         flags.append(f"--time={time_limit}")
     return flags
+
+
+def shell_argv(spec: SessionSpec) -> list[str]:
+    """`srun --pty` for an interactive login shell on one node of a partition."""
+    argv = ["srun", "--pty", f"--partition={spec.partition}", "--nodes=1", "--ntasks=1"]
+    return [*argv, *one_node_flags(spec.gpus, spec.cpus, spec.mem, spec.time), "bash", "-l"]

@@ -17,17 +17,21 @@ from typing import Any
 
 import jinja2
 
-from aihpc import __version__
+from aihpc import __version__, layout
 from aihpc.errors import SpecError, SpecIssue
+from aihpc.layout import JobLayout
 from aihpc.request import render, sweep
 from aihpc.request.model import FileToWrite, JobRequest, SnapshotFiles, SnapshotPlan
-from aihpc.request.templates import LAUNCHER_TEMPLATES
+from aihpc.request.resume import ResumePlan
 from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
 from aihpc.spec.profile import ClusterProfile
+from aihpc.spec.templates import LAUNCHER_TEMPLATES
 
 SRUN_WAIT_SECONDS = 60  # after the first task exits, how long srun waits for the others
+# After a task failed, how long the batch script waits for each allocated
+# node's slurmd to accept a connection before calling the node dead.
+NODE_PROBE_TIMEOUT = 5
 USER_RE = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
-LIB_DIR = "lib"  # job-side copy of aihpc.runtime & co, prepended to PYTHONPATH
 
 
 def expand_placeholders(value: str, values: Mapping[str, str]) -> str:
@@ -79,22 +83,22 @@ def _env(spec: TrainSpec, profile: ClusterProfile | None, launcher: str) -> list
     return [{"name": k, "value": v} for k, v in merged.items()]
 
 
-def _sbatch_argv(
-    spec: TrainSpec,
-    launcher: str,
-    job_dir: str,
-    code_dir: str,
-    script_path: str,
-    rows: int,
-) -> tuple[str, ...]:
-    per_node_tasks = spec.processes_per_node if launcher == "srun" else 1
-    argv = [
+def sbatch_head(name: str, paths: JobLayout, array: bool) -> list[str]:
+    """The sbatch options every aihpc job starts with: name, --chdir, --output."""
+    return [
         "sbatch",
         "--parsable",
-        f"--job-name={spec.name}",
-        f"--chdir={code_dir}",
-        f"--output={job_dir}/logs/" + ("batch-%a.log" if rows else "batch.log"),
+        f"--job-name={name}",
+        f"--chdir={paths.code}",
+        f"--output={paths.batch_output(array)}",
         "--open-mode=append",
+    ]
+
+
+def _sbatch_argv(spec: TrainSpec, launcher: str, paths: JobLayout, rows: int) -> tuple[str, ...]:
+    per_node_tasks = spec.processes_per_node if launcher == "srun" else 1
+    argv = [
+        *sbatch_head(spec.name, paths, bool(rows)),
         f"--nodes={spec.nodes}",
         f"--ntasks-per-node={per_node_tasks}",
     ]
@@ -118,12 +122,25 @@ def _sbatch_argv(
         argv += [f"--signal=B:USR1@{spec.checkpoint.signal_before}", "--requeue"]
     if rows:
         argv.append(f"--array={sweep.array_spec(rows, spec.max_parallel)}")
-    argv.append(script_path)
+    argv.append(paths.script)
     return tuple(argv)
 
 
 def job_dir_name(name: str, now: datetime, token: str) -> str:
-    return f"{name}-{now.strftime('%Y%m%d-%H%M%S')}-{token}"
+    return layout.job_dir_name(name, now.strftime("%Y%m%d-%H%M%S"), token)
+
+
+def job_layout(jobs_dir: str, name: str, now: datetime, token: str) -> JobLayout:
+    return JobLayout(posixpath.join(jobs_dir, job_dir_name(name, now, token)))
+
+
+def check_user(user: str) -> None:
+    if not USER_RE.fullmatch(user):
+        raise SpecError(SpecIssue("<environment>", 1, 1, "user", f"odd user name {user!r}"))
+
+
+def metadata_file(paths: JobLayout, metadata: dict[str, Any]) -> FileToWrite:
+    return FileToWrite(paths.metadata, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
 
 
 def context(
@@ -131,8 +148,7 @@ def context(
     profile: ClusterProfile | None,
     *,
     launcher: str,
-    job_dir: str,
-    code_dir: str,
+    paths: JobLayout,
     submit_dir: str,
     checkpoint_dir: str,
     rows: int,
@@ -143,12 +159,13 @@ def context(
     ckpt = spec.checkpoint
     return {
         "aihpc_version": __version__,
+        "layout": layout.template_names(),
         "job": {
             "name": spec.name,
-            "dir": job_dir,
-            "code_dir": code_dir,
+            "dir": paths.root,
+            "code_dir": paths.code,
             "submit_dir": submit_dir,
-            "lib_dir": posixpath.join(job_dir, LIB_DIR),
+            "lib_dir": paths.lib,
             "launcher": launcher,
             "nodes": spec.nodes,
             "procs_per_node": procs,
@@ -160,6 +177,7 @@ def context(
             else spec.cpus_per_task * procs,
             "checkpoint_dir": checkpoint_dir,
             "srun_wait": SRUN_WAIT_SECONDS,
+            "probe_timeout": NODE_PROBE_TIMEOUT,
         },
         "program": {
             "script": spec.script,
@@ -175,9 +193,7 @@ def context(
             "max_restarts": ckpt.max_restarts,
             "grace": grace_seconds(ckpt.signal_before),
         },
-        "sweep": None
-        if not rows
-        else {"table": posixpath.join(job_dir, "sweep.jsonl"), "size": rows},
+        "sweep": None if not rows else {"table": paths.sweep_table, "size": rows},
         "container": None
         if spec.container is None
         else {
@@ -209,21 +225,19 @@ def materialize(
     token: str,
     snapshot: SnapshotFiles | None,
     spec_file: str = "",
+    resume: ResumePlan | None = None,
 ) -> JobRequest:
     """Build the full request. Raises SpecError only for template errors."""
-    if not USER_RE.fullmatch(user):
-        raise SpecError(SpecIssue("<environment>", 1, 1, "user", f"odd user name {user!r}"))
+    check_user(user)
     launcher = spec.launcher
     places: dict[str, str] = dict(profile.shared_dirs) if profile else {}
     places.update(name=spec.name, user=user)
-    jobs_dir = expand_placeholders(spec.jobs_dir, places)
-    job_dir = posixpath.join(jobs_dir, job_dir_name(spec.name, now, token))
+    paths = job_layout(expand_placeholders(spec.jobs_dir, places), spec.name, now, token)
+    job_dir = paths.root
     places["job_dir"] = job_dir
-    code_dir = posixpath.join(job_dir, "code")
     checkpoint_dir = expand_placeholders(
-        spec.checkpoint.dir if spec.checkpoint else "{job_dir}/checkpoints", places
+        spec.checkpoint.dir if spec.checkpoint else layout.DEFAULT_CHECKPOINT_DIR, places
     )
-    script_path = posixpath.join(job_dir, "job.sbatch")
     rows = sweep.expand(spec.sweep)
     mounts: list[str] = []
     if spec.container is not None:
@@ -237,8 +251,7 @@ def materialize(
         spec,
         profile,
         launcher=launcher,
-        job_dir=job_dir,
-        code_dir=code_dir,
+        paths=paths,
         submit_dir=str(workdir),
         checkpoint_dir=checkpoint_dir,
         rows=len(rows),
@@ -249,7 +262,7 @@ def materialize(
     except jinja2.TemplateError as exc:
         raise _template_error(template, exc) from None
 
-    argv = _sbatch_argv(spec, launcher, job_dir, code_dir, script_path, len(rows))
+    argv = _sbatch_argv(spec, launcher, paths, len(rows))
     metadata = {
         "aihpc_version": __version__,
         "name": spec.name,
@@ -259,7 +272,6 @@ def materialize(
         "procs_per_node": spec.processes_per_node,
         "world_size": spec.world_size,
         "array_size": len(rows),
-        "rank_log": "rank-{task}.log" if launcher == "srun" else "node-{task}.log",
         "template": str(template),
         "spec_file": spec_file,
         "submit_dir": str(workdir),
@@ -268,20 +280,16 @@ def materialize(
         "sbatch_argv": list(argv),
         "spec": spec.model_dump(mode="json"),
     }
-    files = [
-        FileToWrite(script_path, script, 0o755),
-        FileToWrite(
-            posixpath.join(job_dir, "aihpc-job.json"),
-            json.dumps(metadata, indent=2, sort_keys=True) + "\n",
-        ),
-    ]
+    if resume is not None:
+        metadata["resumed_from"] = {"job_id": resume.job_id, "checkpoint_dir": resume.source_dir}
+    files = [FileToWrite(paths.script, script, 0o755), metadata_file(paths, metadata)]
     if rows:
-        files.append(FileToWrite(posixpath.join(job_dir, "sweep.jsonl"), sweep.table(rows)))
+        files.append(FileToWrite(paths.sweep_table, sweep.table(rows)))
     plan = None
     if snapshot is not None:
         plan = SnapshotPlan(
             source=str(workdir),
-            dest=code_dir,
+            dest=paths.code,
             method=snapshot.method,
             files=snapshot.files,
             total_bytes=snapshot.total_bytes,
@@ -289,14 +297,16 @@ def materialize(
     return JobRequest(
         name=spec.name,
         job_dir=job_dir,
-        script_path=script_path,
+        script_path=paths.script,
         script=script,
         sbatch_argv=argv,
         sweep_rows=rows,
         snapshot=plan,
         files=tuple(files),
-        dirs=(job_dir, posixpath.join(job_dir, "logs"), code_dir),
+        dirs=paths.dirs(),
         metadata=metadata,
+        resume=resume,
+        checkpoint_dir=checkpoint_dir,
     )
 
 

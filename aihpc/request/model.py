@@ -7,7 +7,10 @@ A JobRequest is produced by `materialize()` without touching the system, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aihpc.request.resume import ResumePlan
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class JobRequest:
     files: tuple[FileToWrite, ...]
     dirs: tuple[str, ...]  # created before sbatch: Slurm will not create the log dir
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    # resume_from: the earlier job's checkpoints, linked into checkpoint_dir before sbatch.
+    resume: ResumePlan | None = None
+    checkpoint_dir: str = ""
 
     @property
     def is_array(self) -> bool:
@@ -86,4 +92,11 @@ class JobRequest:
                 "bytes": self.snapshot.total_bytes,
             },
             "dirs": list(self.dirs),
+            "resume_from": None
+            if self.resume is None
+            else {
+                "job_id": self.resume.job_id,
+                "checkpoint_dir": self.resume.source_dir,
+                "entries": list(self.resume.entries),
+            },
         }

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from aihpc.request.templates import SUFFIX, template_dir
+from aihpc.spec.templates import SUFFIX, template_dir
 
 
 class Raw(str):

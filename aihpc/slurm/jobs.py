@@ -61,6 +61,13 @@ class JobInfo:
     array_task: str | None = None
     raw_id: str = ""  # Slurm's own id of this record (array tasks have one each)
     source: str = ""
+    account: str = ""
+    # Allocated TRES (running jobs; squeue -O tres-alloc shows the request while
+    # pending): every way of asking for GPUs ends up here as gres/gpu=N.
+    tres_alloc: str = ""
+    # When the job was selected for preemption (squeue/scontrol show job); None: never.
+    preempt_time: int | None = None
+    batch_host: str = ""  # the node running the batch script (squeue/scontrol only)
 
     @property
     def is_terminal(self) -> bool:
@@ -150,6 +157,10 @@ def squeue_job(job: dict[str, Any]) -> JobInfo:
         array_task=array_task,
         raw_id=str(raw),
         source="squeue",
+        account=str(job.get("account", "") or ""),
+        tres_alloc=str(job.get("tres_alloc_str", "") or ""),
+        preempt_time=timestamp(job.get("preempt_time")),
+        batch_host=str(job.get("batch_host", "") or ""),
     )
 
 
@@ -190,6 +201,7 @@ def sacct_job(job: dict[str, Any]) -> JobInfo:
         array_task=array_task,
         raw_id=str(raw),
         source="sacct",
+        account=str(job.get("account", "") or ""),
     )
 
 

@@ -47,6 +47,7 @@ class NodeInfo:
     tres: str = ""  # configured TRES, e.g. "cpu=2,mem=4000M,billing=2,gres/gpu=4"
     tres_used: str = ""
     address: str = ""
+    port: int = 0  # slurmd's port (SlurmdPort, or the node's Port=); 0 when not reported
     boot_time: int | None = None
     slurmd_start_time: int | None = None
     version: str = ""
@@ -107,6 +108,7 @@ def node_info(node: dict[str, Any]) -> NodeInfo:
         tres=str(node.get("tres", "") or ""),
         tres_used=str(node.get("tres_used", "") or ""),
         address=str(node.get("address", "") or ""),
+        port=number(node.get("port")) or 0,
         boot_time=number(node.get("boot_time")) or None,
         slurmd_start_time=number(node.get("slurmd_start_time")) or None,
         version=str(node.get("version", "") or ""),

@@ -1,37 +1,25 @@
-"""Checks that pydantic alone cannot make: cross-field rules, the workdir on
-disk, and the cluster profile (partition, GPUs, nodes, GPU type, CPUs,
-memory, time). All run before anything reaches sbatch.
+"""Checks that the model alone cannot make: cross-field rules, the resolved
+workdir and template on disk, and the cluster profile (partition, GPUs,
+nodes, GPU type, CPUs, memory, time). All run before anything reaches
+sbatch. They only report issues; resolving is `aihpc.spec.resolve`.
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aihpc.errors import SpecIssue
-from aihpc.request import templates
-from aihpc.spec import slurmtime
+from aihpc.spec import slurmtime, templates
+from aihpc.spec.locate import Locator
 from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
 from aihpc.spec.profile import ClusterProfile
-
-if TYPE_CHECKING:
-    from aihpc.spec.layers import Merged
-    from aihpc.spec.loader import Locator
+from aihpc.spec.resolve import Resolved, launcher_set
 
 # Slurm's default MaxArraySize is 1001 (indices 0..1000).
 MAX_SWEEP_POINTS = 1001
 BUILTIN_PLACEHOLDERS = frozenset({"name", "user", "job_dir"})
-
-
-def _base_dir(locate: Locator, field: str, fallback: Path) -> Path:
-    """Relative paths resolve against the file that set them (cwd for -o/$AIHPC_*)."""
-    origin = locate.value((field,))
-    if origin.is_file and origin.file:
-        return Path(origin.file).resolve().parent
-    if origin.file.startswith(("<", "$")):
-        return Path.cwd()
-    return fallback
 
 
 def _mem_mb(value: str) -> int:
@@ -41,20 +29,36 @@ def _mem_mb(value: str) -> int:
     return int(value)
 
 
+def placeholder_fields(spec: TrainSpec) -> list[tuple[tuple[str | int, ...], str, set[str]]]:
+    """(path, value, placeholders NOT allowed there) of every field that takes them."""
+    fields: list[tuple[tuple[str | int, ...], str, set[str]]] = [
+        (("jobs_dir",), spec.jobs_dir, {"job_dir"})
+    ]
+    if spec.checkpoint is not None:
+        fields.append((("checkpoint", "dir"), spec.checkpoint.dir, set()))
+    if spec.container is not None:
+        for i, mount in enumerate(spec.container.mounts):
+            fields.append((("container", "mounts", i), mount, set()))
+    return fields
+
+
+def profile_placeholders(spec: TrainSpec) -> list[str]:
+    """Placeholders a profile would have to supply (e.g. {shared}), in order of use."""
+    found: list[str] = []
+    for _, value, _ in placeholder_fields(spec):
+        for name in PLACEHOLDER_RE.findall(value):
+            if name not in BUILTIN_PLACEHOLDERS and name not in found:
+                found.append(name)
+    return found
+
+
 def _check_placeholders(
     spec: TrainSpec, profile: ClusterProfile | None, locate: Locator
 ) -> list[SpecIssue]:
     known = set(BUILTIN_PLACEHOLDERS) | set(profile.shared_dirs if profile else ())
     issues = []
-    fields: list[tuple[tuple[str | int, ...], str, set[str]]] = [
-        (("jobs_dir",), spec.jobs_dir, known - {"job_dir"})
-    ]
-    if spec.checkpoint is not None:
-        fields.append((("checkpoint", "dir"), spec.checkpoint.dir, known))
-    if spec.container is not None:
-        for i, mount in enumerate(spec.container.mounts):
-            fields.append((("container", "mounts", i), mount, known))
-    for path, value, allowed in fields:
+    for path, value, excluded in placeholder_fields(spec):
+        allowed = known - excluded
         for found in PLACEHOLDER_RE.findall(value):
             if found not in allowed:
                 where = "" if profile else " (no cluster profile was found)"
@@ -68,70 +72,142 @@ def _check_placeholders(
     return issues
 
 
-def _check_profile(spec: TrainSpec, profile: ClusterProfile, locate: Locator) -> list[SpecIssue]:
+@dataclass(frozen=True)
+class Resources:
+    """What one allocation asks of a partition; train.yaml and shell/jupyter alike."""
+
+    partition: str | None
+    nodes: int = 1
+    gpus_per_node: int = 0
+    gpu_type: str | None = None
+    cpus_per_task: int | None = None
+    procs_per_node: int = 1
+    mem: str | None = None
+    time: str | None = None
+    # The name each resource has where the user wrote it (`gpus` for --gpus).
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def path(self, name: str) -> tuple[str]:
+        return (self.fields.get(name, name),)
+
+    @classmethod
+    def of(cls, spec: TrainSpec) -> Resources:
+        return cls(
+            partition=spec.partition,
+            nodes=spec.nodes,
+            gpus_per_node=spec.gpus_per_node,
+            gpu_type=spec.gpu_type,
+            cpus_per_task=spec.cpus_per_task,
+            procs_per_node=spec.processes_per_node,
+            mem=spec.mem,
+            time=spec.time,
+        )
+
+
+def check_resources(res: Resources, profile: ClusterProfile, locate: Locator) -> list[SpecIssue]:
+    """The request against the profile's partition: every limit, with hints."""
     issues: list[SpecIssue] = []
-    name = spec.partition or profile.default_partition
+    name = res.partition or profile.default_partition
     part = profile.partitions.get(name)
     if part is None:
         guess = difflib.get_close_matches(name, list(profile.partitions), n=1)
         hint = f"did you mean '{guess[0]}'?" if guess else ""
         hint = hint or "partitions: " + ", ".join(sorted(profile.partitions))
-        return [locate.issue(("partition",), f"partition {name!r} does not exist", hint)]
+        return [locate.issue(res.path("partition"), f"partition {name!r} does not exist", hint)]
     where = f"partition {name!r}"
-    if spec.nodes > part.nodes:
-        issues.append(
-            locate.issue(("nodes",), f"{spec.nodes} nodes requested, {where} has {part.nodes}")
-        )
-    if spec.gpus_per_node > part.gpus_per_node:
+    if res.nodes > part.nodes:
         issues.append(
             locate.issue(
-                ("gpus_per_node",),
-                f"{spec.gpus_per_node} GPUs per node requested, {where} nodes have "
+                res.path("nodes"), f"{res.nodes} nodes requested, {where} has {part.nodes}"
+            )
+        )
+    if res.gpus_per_node > part.gpus_per_node:
+        issues.append(
+            locate.issue(
+                res.path("gpus_per_node"),
+                f"{res.gpus_per_node} GPUs per node requested, {where} nodes have "
                 f"{part.gpus_per_node}",
             )
         )
-    if spec.gpu_type is not None and spec.gpu_type not in part.gpu_types:
+    if res.gpu_type is not None and res.gpu_type not in part.gpu_types:
         have = ", ".join(part.gpu_types) if part.gpu_types else "no typed GPUs"
         issues.append(
-            locate.issue(("gpu_type",), f"GPU type {spec.gpu_type!r} is not in {where} ({have})")
+            locate.issue(
+                res.path("gpu_type"), f"GPU type {res.gpu_type!r} is not in {where} ({have})"
+            )
         )
-    if spec.cpus_per_task is not None and part.cpus_per_node:
-        wanted = spec.cpus_per_task * spec.processes_per_node
+    if res.cpus_per_task is not None and part.cpus_per_node:
+        wanted = res.cpus_per_task * res.procs_per_node
         if wanted > part.cpus_per_node:
             issues.append(
                 locate.issue(
-                    ("cpus_per_task",),
-                    f"{spec.cpus_per_task} CPUs x {spec.processes_per_node} processes = {wanted} "
+                    res.path("cpus_per_task"),
+                    f"{res.cpus_per_task} CPUs x {res.procs_per_node} processes = {wanted} "
                     f"CPUs per node, {where} nodes have {part.cpus_per_node}",
                 )
             )
-    if spec.mem is not None and part.mem_per_node_mb and _mem_mb(spec.mem) > part.mem_per_node_mb:
+    if res.mem is not None and part.mem_per_node_mb and _mem_mb(res.mem) > part.mem_per_node_mb:
         issues.append(
             locate.issue(
-                ("mem",),
-                f"mem {spec.mem} is more than {where} nodes have ({part.mem_per_node_mb}M)",
+                res.path("mem"),
+                f"mem {res.mem} is more than {where} nodes have ({part.mem_per_node_mb}M)",
             )
         )
-    if spec.time is not None:
+    if res.time is not None:
         try:
             limit = slurmtime.parse_minutes(part.max_time)
         except ValueError:
             limit = None  # a max_time we cannot read is Slurm's business, not ours
-        wanted_min = slurmtime.parse_minutes(spec.time)
+        wanted_min = slurmtime.parse_minutes(res.time)
         if limit is not None and (wanted_min is None or wanted_min > limit):
             issues.append(
-                locate.issue(("time",), f"time {spec.time} exceeds {where} MaxTime {part.max_time}")
+                locate.issue(
+                    res.path("time"), f"time {res.time} exceeds {where} MaxTime {part.max_time}"
+                )
             )
     return issues
 
 
-def run(
-    spec: TrainSpec, locate: Locator, profile: ClusterProfile | None, merged: Merged
-) -> tuple[list[SpecIssue], Path, str | Path]:
-    """All checks; returns (issues, resolved workdir, template name or file)."""
-    issues: list[SpecIssue] = []
-    spec_dir = Path(locate.default.file).resolve().parent
+def _check_template(spec: TrainSpec, resolved: Resolved, locate: Locator) -> list[SpecIssue]:
+    if spec.template is None:
+        return []
+    if isinstance(resolved.template, Path):
+        if resolved.template.is_file():
+            return []
+        return [locate.issue(("template",), f"template file {resolved.template} does not exist")]
+    if spec.template not in templates.shipped_names():
+        return [
+            locate.issue(
+                ("template",),
+                f"no shipped template named {spec.template!r}",
+                "shipped: " + ", ".join(templates.shipped_names()) + "; or give a path",
+            )
+        ]
+    if (
+        spec.template in templates.LAUNCHER_TEMPLATES
+        and launcher_set(spec)
+        and spec.launcher != spec.template
+    ):
+        return [
+            locate.issue(
+                ("template",),
+                f"template {spec.template!r} conflicts with launcher {spec.launcher!r}",
+            )
+        ]
+    return []
 
+
+def run(
+    spec: TrainSpec,
+    resolved: Resolved,
+    locate: Locator,
+    profile: ClusterProfile | None,
+    *,
+    preview: bool = False,
+) -> list[SpecIssue]:
+    """All checks of a validated, resolved spec. `preview` (dry run without a
+    profile) lets profile placeholders such as {shared} stay unexpanded."""
+    issues: list[SpecIssue] = []
     if (spec.script is None) == (spec.module is None):
         both = spec.script is not None
         issues.append(
@@ -143,7 +219,7 @@ def run(
     if spec.gpu_type is not None and spec.gpus_per_node == 0:
         issues.append(locate.issue(("gpu_type",), "gpu_type needs gpus_per_node > 0"))
 
-    workdir = (_base_dir(locate, "workdir", spec_dir) / spec.workdir).resolve()
+    workdir = resolved.workdir
     if not workdir.is_dir():
         issues.append(locate.issue(("workdir",), f"workdir {workdir} is not a directory"))
     elif spec.script is not None:
@@ -155,33 +231,7 @@ def run(
                 locate.issue(("script",), f"{spec.script} does not exist in workdir {workdir}")
             )
 
-    template: str | Path = spec.launcher
-    if spec.template is not None:
-        if templates.looks_like_path(spec.template):
-            path = (_base_dir(locate, "template", spec_dir) / spec.template).resolve()
-            if not path.is_file():
-                issues.append(locate.issue(("template",), f"template file {path} does not exist"))
-            template = path
-        elif spec.template not in templates.shipped_names():
-            issues.append(
-                locate.issue(
-                    ("template",),
-                    f"no shipped template named {spec.template!r}",
-                    "shipped: " + ", ".join(templates.shipped_names()) + "; or give a path",
-                )
-            )
-        elif spec.template in templates.LAUNCHER_TEMPLATES:
-            # `template: torchrun` picks the torchrun launcher unless launcher says otherwise.
-            if "launcher" in spec.model_fields_set and spec.launcher != spec.template:
-                issues.append(
-                    locate.issue(
-                        ("template",),
-                        f"template {spec.template!r} conflicts with launcher {spec.launcher!r}",
-                    )
-                )
-            template = spec.template
-        else:
-            template = spec.template
+    issues.extend(_check_template(spec, resolved, locate))
 
     if spec.sweep:
         points = 1
@@ -194,7 +244,14 @@ def run(
                 )
             )
 
-    issues.extend(_check_placeholders(spec, profile, locate))
+    if spec.resume_from is not None and spec.sweep:
+        issues.append(
+            locate.issue(
+                ("resume_from",), "resume_from starts one run; it cannot be used with sweep"
+            )
+        )
+    if not (preview and profile is None):
+        issues.extend(_check_placeholders(spec, profile, locate))
     if profile is not None:
-        issues.extend(_check_profile(spec, profile, locate))
-    return issues, workdir, template
+        issues.extend(check_resources(Resources.of(spec), profile, locate))
+    return issues

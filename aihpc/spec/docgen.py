@@ -1,4 +1,4 @@
-"""Generate docs/train-yaml-reference.md from the pydantic model.
+"""Generate docs/train-yaml-reference.md from the model (aihpc.spec.model).
 
     python -m aihpc.spec.docgen            # rewrite the file
     python -m aihpc.spec.docgen --check    # exit 1 if it is out of date

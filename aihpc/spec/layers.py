@@ -190,6 +190,21 @@ def read_layer(path: Path) -> Located:
     return load_mapping(raw, str(path))
 
 
+def _apply_config(merged: Merged, environ: dict[str, str]) -> None:
+    config = user_config_path(environ)
+    if config.is_file():
+        merged.apply(read_layer(config))
+    for layer in env_layers(environ):
+        merged.apply(layer)
+
+
+def config_layers(environ: dict[str, str]) -> Merged:
+    """The user config and $AIHPC_* layers alone (`shell`, `jupyter` read jobs_dir)."""
+    merged = Merged()
+    _apply_config(merged, environ)
+    return merged
+
+
 def merge_layers(
     spec_file: Path,
     overrides: list[str],
@@ -207,11 +222,7 @@ def merge_layers(
                 {(k,): origin for k in profile_defaults},
             )
         )
-    config = user_config_path(environ)
-    if config.is_file():
-        merged.apply(read_layer(config))
-    for layer in env_layers(environ):
-        merged.apply(layer)
+    _apply_config(merged, environ)
     merged.apply(read_layer(spec_file))
     for text in overrides:
         parts, layer = parse_override(text)

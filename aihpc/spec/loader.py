@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
 from aihpc.errors import SpecError, SpecIssue, UsageError
-from aihpc.request.templates import LAUNCHER_TEMPLATES as LAUNCHERS
 from aihpc.spec import checks
-from aihpc.spec.layers import Merged, merge_layers
+from aihpc.spec.layers import merge_layers
+from aihpc.spec.locate import Locator, sort_issues
 from aihpc.spec.model import Checkpoint, Container, TrainSpec
 from aihpc.spec.profile import ClusterProfile, find_profile, load_profile, profile_path
-from aihpc.spec.yamlsafe import Origin, format_path
+from aihpc.spec.resolve import resolve
+from aihpc.spec.typed import Invalid, Model, Problem
+from aihpc.spec.yamlsafe import Origin
 from aihpc.spec.yamlsafe import Path as YPath
 
 
@@ -36,12 +35,14 @@ class LoadedSpec:
     template: str | Path  # shipped template name, or the user's template file
     profile: ClusterProfile | None
     origins: dict[YPath, Origin]
+    # What was assumed instead of failing (a dry run without a profile), one line each.
+    notices: tuple[str, ...] = ()
 
 
-_SUBMODELS: dict[str, type[BaseModel]] = {"checkpoint": Checkpoint, "container": Container}
+_SUBMODELS: dict[str, type[Model]] = {"checkpoint": Checkpoint, "container": Container}
 
 
-def _model_at(path: YPath) -> type[BaseModel] | None:
+def _model_at(path: YPath) -> type[Model] | None:
     if not path:
         return TrainSpec
     if len(path) == 1 and isinstance(path[0], str):
@@ -49,69 +50,41 @@ def _model_at(path: YPath) -> type[BaseModel] | None:
     return None
 
 
-class Locator:
-    """Finds the best origin for a path: exact, else the nearest set ancestor."""
-
-    def __init__(self, merged: Merged, spec_file: Path) -> None:
-        self.merged = merged
-        self.default = Origin(str(spec_file))
-
-    def value(self, path: YPath) -> Origin:
-        for n in range(len(path), 0, -1):
-            origin = self.merged.values.get(path[:n]) or self.merged.keys.get(path[:n])
-            if origin is not None:
-                return origin
-        return self.default
-
-    def key(self, path: YPath) -> Origin:
-        return self.merged.keys.get(path) or self.value(path)
-
-    def issue(self, path: YPath, reason: str, hint: str = "", at_key: bool = False) -> SpecIssue:
-        origin = self.key(path) if at_key else self.value(path)
-        return SpecIssue(origin.file, origin.line, origin.column, format_path(path), reason, hint)
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[YPath, bool]:
-    """Pydantic loc -> our path; the flag says the error is about a mapping key."""
-    path: list[str | int] = []
-    about_key = False
-    for part in loc:
-        if part == "[key]":
-            about_key = True
-            continue
-        # union/validator tags such as "function-after[...]" are not user fields
-        if isinstance(part, str) and part.startswith(
-            ("function-", "constrained-", "nullable[", "list[", "dict[")
-        ):
-            continue
-        path.append(part)
-    return tuple(path), about_key
-
-
-def _reason(error: ErrorDetails) -> str:
-    message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    if error["type"] == "missing":
+def _reason(problem: Problem) -> str:
+    if problem.type == "missing":
         return "required key is missing"
+    message = problem.msg
+    if problem.type == "value_error":
+        return message  # ours, written as it should read (names keep their case)
+    # The type and bound messages ("Input should be ...") read as a clause after "field:".
     return message[0].lower() + message[1:] if message else message
 
 
-def issues_from_validation(exc: ValidationError, locate: Locator) -> list[SpecIssue]:
+def issues_from_validation(exc: Invalid, locate: Locator) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
-    for error in exc.errors(include_url=False):
-        path, about_key = _clean_loc(tuple(error["loc"]))
-        if error["type"] == "extra_forbidden":
+    for problem in exc.problems:
+        path = problem.path
+        if problem.type == "extra_forbidden":
             model = _model_at(path[:-1])
-            known = sorted(model.model_fields) if model else []
+            known = sorted(model.known_keys()) if model else []
             guess = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
             hint = f"did you mean '{guess[0]}'?" if guess else ""
             if not hint and known:
                 hint = "known keys: " + ", ".join(known)
             issues.append(locate.issue(path, "unknown key", hint, at_key=True))
             continue
-        issues.append(locate.issue(path, _reason(error), at_key=about_key))
-    return sorted(issues, key=lambda i: (i.file, i.line, i.column))
+        issues.append(locate.issue(path, _reason(problem), at_key=problem.about_key))
+    return sort_issues(issues)
+
+
+def _no_profile_notice(spec: TrainSpec, environ: dict[str, str]) -> str:
+    missing = checks.profile_placeholders(spec)
+    kept = ", ".join(f"{{{name}}}" for name in missing)
+    assumed = f"{kept} left as written, " if missing else ""
+    return (
+        f"no cluster profile at {profile_path(environ)}: preview only: {assumed}"
+        "no partition default and no partition limits checked"
+    )
 
 
 def load_spec(
@@ -121,8 +94,13 @@ def load_spec(
     environ: dict[str, str] | None = None,
     profile: ClusterProfile | None = None,
     use_profile: bool = True,
+    preview: bool = False,
 ) -> LoadedSpec:
-    """Read, merge, validate and check a spec. Raises SpecError/UsageError/ProfileError."""
+    """Read, merge, validate and check a spec. Raises SpecError/UsageError/ProfileError.
+
+    `preview` (submit --dry-run): without a cluster profile, assume instead of
+    failing and say what was assumed in `notices`.
+    """
     env = dict(os.environ if environ is None else environ)
     path = Path(spec_file)
     if not path.exists():
@@ -134,23 +112,28 @@ def load_spec(
     locate = Locator(merged, path)
     try:
         spec = TrainSpec.model_validate(merged.data)
-    except ValidationError as exc:
+    except Invalid as exc:
         raise SpecError(issues_from_validation(exc, locate)) from None
-    issues, workdir, template = checks.run(spec, locate, profile, merged)
+    resolved = resolve(spec, locate)
+    issues = checks.run(spec, resolved, locate, profile, preview=preview)
     if issues:
-        raise SpecError(sorted(issues, key=lambda i: (i.file, i.line, i.column)))
-    if isinstance(template, str) and template != spec.launcher and template in LAUNCHERS:
-        # `template: torchrun` without `launcher:` selects the torchrun launcher.
-        spec = spec.model_copy(update={"launcher": template})
+        raise SpecError(sort_issues(issues))
+    update: dict[str, Any] = {}
+    if resolved.launcher != spec.launcher:
+        update["launcher"] = resolved.launcher
     if spec.partition is None and profile is not None:
-        spec = spec.model_copy(update={"partition": profile.default_partition})
+        update["partition"] = profile.default_partition
+    if update:
+        spec = spec.model_copy(update=update)
+    notices = (_no_profile_notice(spec, env),) if preview and profile is None else ()
     return LoadedSpec(
         spec=spec,
         spec_file=path,
-        workdir=workdir,
-        template=template,
+        workdir=resolved.workdir,
+        template=resolved.template,
         profile=profile,
         origins=dict(merged.values),
+        notices=notices,
     )
 
 

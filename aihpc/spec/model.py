@@ -1,4 +1,4 @@
-"""The train.yaml model: the user-facing contract, validated with pydantic v2.
+"""The train.yaml model: the user-facing contract, checked by aihpc.spec.typed.
 
 Every field carries a description; `aihpc.spec.docgen` turns them into
 docs/train-yaml-reference.md, so the reference cannot drift from the code.
@@ -6,21 +6,31 @@ Checks that need the filesystem or the cluster profile live in
 `aihpc.spec.checks`; this module only judges the values themselves.
 """
 
+# spec_field is dataclasses.field plus the field's kind and description.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    PositiveInt,
-)
-
+from aihpc.layout import CONTRACT_ENV, DEFAULT_CHECKPOINT_DIR
 from aihpc.spec import slurmtime
+from aihpc.spec.typed import (
+    Int,
+    Leaf,
+    ListOf,
+    MapOf,
+    Model,
+    Nested,
+    OneOf,
+    Optional,
+    Problem,
+    Str,
+    spec_field,
+)
 
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SLURM_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -29,32 +39,11 @@ MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 SWEEP_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MEM_RE = re.compile(r"[0-9]+[KMGT]?")
 
-# Set by the job script or the launcher at run time; a value from train.yaml
-# would break rendezvous or point the job at the wrong directories. Other
-# AIHPC_* names (e.g. AIHPC_CHECKPOINT_POLL) stay available.
-RESERVED_ENV = frozenset(
-    {
-        "RANK",
-        "LOCAL_RANK",
-        "WORLD_SIZE",
-        "NODE_RANK",
-        "MASTER_ADDR",
-        "MASTER_PORT",
-        "AIHPC_JOB_NAME",
-        "AIHPC_JOB_DIR",
-        "AIHPC_CODE_DIR",
-        "AIHPC_SUBMIT_DIR",
-        "AIHPC_LAUNCHER",
-        "AIHPC_RESTART_COUNT",
-        "AIHPC_CHECKPOINT_DIR",
-        "AIHPC_MAX_RESTARTS",
-        "AIHPC_TASK_ID",
-        "AIHPC_LOG_DIR",
-        "AIHPC_RUN_DIR",
-        "AIHPC_SWEEP_TABLE",
-        "AIHPC_CHECKPOINT_FLAG",
-    }
-)
+# Set by the job script or the launcher at run time (the run-time contract in
+# aihpc.layout); a value from train.yaml would be exported after ours and win,
+# breaking rendezvous or pointing the job at the wrong directories or flags.
+# Other AIHPC_* names (e.g. AIHPC_CHECKPOINT_POLL) stay available.
+RESERVED_ENV = CONTRACT_ENV
 # Change how bash itself parses or starts the batch script.
 SHELL_ENV = frozenset({"IFS", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH"})
 RESERVED_ENV_PREFIXES = ("SLURM_",)
@@ -78,21 +67,21 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def _matches(pattern: re.Pattern[str], what: str) -> AfterValidator:
+def _matches(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise ValueError(f"{what} (got {value!r})")
         return value
 
-    return AfterValidator(check)
+    return check
 
 
-OneLine = Annotated[str, AfterValidator(_one_line)]
-ArgText = Annotated[str, AfterValidator(_no_nul)]
-JobName = Annotated[str, _matches(NAME_RE, "must match [A-Za-z0-9._-]{1,64}")]
-SlurmName = Annotated[
-    str, _matches(SLURM_NAME_RE, "must be letters, digits, '.', '_' or '-' (max 64)")
-]
+OneLine = Str((_one_line,))
+ArgText = Str((_no_nul,))
+JobName = Str((_matches(NAME_RE, "must match [A-Za-z0-9._-]{1,64}"),))
+SlurmName = Str((_matches(SLURM_NAME_RE, "must be letters, digits, '.', '_' or '-' (max 64)"),))
+PositiveInt = Int(gt=0)
+NonNegativeInt = Int(ge=0)
 
 
 def _check_time(value: str) -> str:
@@ -144,9 +133,6 @@ def _check_mount(value: str) -> str:
     return value
 
 
-EnvKey = Annotated[str, AfterValidator(_check_env_key)]
-
-
 def _check_env(env: dict[str, str]) -> dict[str, str]:
     gloo = env.get("GLOO_SOCKET_IFNAME", "")
     if any(item.startswith(("=", "^")) for item in gloo.split(",")):
@@ -157,146 +143,206 @@ def _check_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-SweepKey = Annotated[
-    str, _matches(SWEEP_KEY_RE, "sweep keys become --options: letters, digits, '_', '.', '-'")
-]
+JOB_ID_RE = re.compile(r"[0-9]+(?:_[0-9]+)?")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class JobId(Leaf):
+    """A Slurm job id, written as a number or a string (`1234`, `"1234_5"`)."""
+
+    def check(self, value: Any, path: tuple[str | int, ...], out: list[Problem]) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return str(value)
+        if isinstance(value, str) and JOB_ID_RE.fullmatch(value):
+            return value
+        out.append(Problem(path, "value_error", f"must be a job id like 1234 (got {value!r})"))
+        return None
+
+    def plain_schema(self) -> dict[str, Any]:
+        return {"type": "string"}
 
 
-class Checkpoint(_Strict):
+_check_sweep_key = _matches(
+    SWEEP_KEY_RE, "sweep keys become --options: letters, digits, '_', '.', '-'"
+)
+
+
+@dataclass(frozen=True)
+class Checkpoint(Model):
     """Checkpoint, signal and requeue settings."""
 
-    dir: OneLine = Field(
-        "{job_dir}/checkpoints",
+    dir: str = spec_field(
+        OneLine,
+        DEFAULT_CHECKPOINT_DIR,
         description="Directory for checkpoints, on shared storage. Placeholders: {shared}, "
         "{home}, {scratch} and other profile shared_dirs, {name}, {user}, {job_dir}. "
         "Sweep tasks get their own `task-<i>` subdirectory. Exported as AIHPC_CHECKPOINT_DIR.",
     )
-    signal_before: Annotated[int, Field(gt=0, le=65535)] = Field(
+    signal_before: int = spec_field(
+        Int(gt=0, le=65535),
         300,
         description="Seconds before the time limit at which Slurm sends USR1 to the batch "
         "script (`--signal=B:USR1@N`). The script then asks the training processes to "
         "checkpoint and requeues the job.",
     )
-    max_restarts: NonNegativeInt = Field(
+    max_restarts: int = spec_field(
+        NonNegativeInt,
         3,
         description="How many times the job may requeue itself (compared with "
         "SLURM_RESTART_COUNT). 0 still checkpoints but never requeues.",
     )
 
 
-class Container(_Strict):
+@dataclass(frozen=True)
+class Container(Model):
     """Run the training processes in a container."""
 
-    image: Annotated[str, AfterValidator(_one_line), Field(min_length=1)] = Field(
+    image: str = spec_field(
+        Str((_one_line,), min_length=1),
         description="Image reference: for pyxis e.g. `nvcr.io#nvidia/pytorch:24.05-py3`, "
         "for apptainer a .sif path or `docker://...` URI.",
     )
-    mounts: list[Annotated[str, AfterValidator(_check_mount)]] = Field(
-        default_factory=list,
+    mounts: list[str] = spec_field(
+        ListOf(Str((_check_mount,))),
+        factory=list,
         description="Extra bind mounts `SRC[:DST[:FLAGS]]`, absolute paths. The job "
         "directory and the checkpoint directory are always mounted at the same path.",
     )
-    runtime: Literal["pyxis", "apptainer"] = Field(
+    runtime: str = spec_field(
+        OneOf(("pyxis", "apptainer")),
         "pyxis",
         description="`pyxis` (srun --container-image) or `apptainer` (apptainer exec).",
     )
 
 
-class TrainSpec(_Strict):
+@dataclass(frozen=True)
+class TrainSpec(Model):
     """A training job: what to run, on how many nodes, with which resources."""
 
-    name: JobName = Field(
+    name: str = spec_field(
+        JobName,
         description="Job name, `[A-Za-z0-9._-]{1,64}`. Used for the Slurm job name and the "
         "job directory.",
     )
-    script: Annotated[str, AfterValidator(_check_relpath)] | None = Field(
+    script: str | None = spec_field(
+        Optional(Str((_check_relpath,))),
         None,
         description="Python file to run, relative to workdir. Exactly one of script/module.",
     )
-    module: (
-        Annotated[str, _matches(MODULE_RE, "must be a dotted Python module name like pkg.train")]
-        | None
-    ) = Field(None, description="Python module to run with `python3 -m`, e.g. `pkg.train`.")
-    args: list[ArgText] = Field(
-        default_factory=list,
+    module: str | None = spec_field(
+        Optional(Str((_matches(MODULE_RE, "must be a dotted Python module name like pkg.train"),))),
+        None,
+        description="Python module to run with `python3 -m`, e.g. `pkg.train`.",
+    )
+    args: list[str] = spec_field(
+        ListOf(ArgText),
+        factory=list,
         description="Arguments for the script, passed exactly as written (numbers keep "
         "their spelling: `1e-4` stays `1e-4`).",
     )
-    nodes: PositiveInt = Field(1, description="Number of nodes.")
-    gpus_per_node: NonNegativeInt = Field(
-        0, description="GPUs per node. 0 = CPU-only training (use the gloo backend)."
+    nodes: int = spec_field(PositiveInt, 1, description="Number of nodes.")
+    gpus_per_node: int = spec_field(
+        NonNegativeInt,
+        0,
+        description="GPUs per node. 0 = CPU-only training (use the gloo backend).",
     )
-    procs_per_node: PositiveInt | None = Field(
+    procs_per_node: int | None = spec_field(
+        Optional(PositiveInt),
         None,
         description="Training processes per node. Default: gpus_per_node, or 1 when "
         "gpus_per_node is 0. Set it to run several CPU processes per node.",
     )
-    gpu_type: SlurmName | None = Field(
-        None, description="GPU type, e.g. `h100` -> `--gres=gpu:h100:N`. Must be in the profile."
+    gpu_type: str | None = spec_field(
+        Optional(SlurmName),
+        None,
+        description="GPU type, e.g. `h100` -> `--gres=gpu:h100:N`. Must be in the profile.",
     )
-    cpus_per_task: PositiveInt | None = Field(
+    cpus_per_task: int | None = spec_field(
+        Optional(PositiveInt),
         None,
         description="CPUs per training process (`--cpus-per-task`). Also sets "
         "OMP_NUM_THREADS (default 1).",
     )
-    mem: Annotated[str, AfterValidator(_check_mem)] | None = Field(
-        None, description="Memory per node (`--mem`), e.g. `64G`; a bare number is MB."
+    mem: str | None = spec_field(
+        Optional(Str((_check_mem,))),
+        None,
+        description="Memory per node (`--mem`), e.g. `64G`; a bare number is MB.",
     )
-    time: Annotated[str, AfterValidator(_check_time)] | None = Field(
+    time: str | None = spec_field(
+        Optional(Str((_check_time,))),
         None,
         description="Time limit: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`.",
     )
-    partition: SlurmName | None = Field(
-        None, description="Partition. Default: the profile's default_partition."
+    partition: str | None = spec_field(
+        Optional(SlurmName),
+        None,
+        description="Partition. Default: the profile's default_partition.",
     )
-    account: SlurmName | None = Field(None, description="Slurm account (`--account`).")
-    qos: SlurmName | None = Field(None, description="Slurm QOS (`--qos`).")
-    env: Annotated[dict[EnvKey, ArgText], AfterValidator(_check_env)] = Field(
-        default_factory=dict,
+    account: str | None = spec_field(
+        Optional(SlurmName), None, description="Slurm account (`--account`)."
+    )
+    qos: str | None = spec_field(Optional(SlurmName), None, description="Slurm QOS (`--qos`).")
+    env: dict[str, str] = spec_field(
+        MapOf(ArgText, key_rules=(_check_env_key,), after=(_check_env,)),
+        factory=dict,
         description="Environment variables, written as quoted `export` lines (commas and "
         "spaces survive). They win over the profile's network.env and aihpc defaults.",
     )
-    workdir: OneLine = Field(
+    workdir: str = spec_field(
+        OneLine,
         ".",
         description="Directory to snapshot and run from, relative to train.yaml. Git-tracked "
         "files if it is in a git repository, else everything not matched by `.aihpcignore`.",
     )
-    setup: list[OneLine] = Field(
-        default_factory=list,
+    setup: list[str] = spec_field(
+        ListOf(OneLine),
+        factory=list,
         description="Raw shell lines run in the batch script before launch, in the code "
         "snapshot directory. NOT quoted: the one field that is shell. $AIHPC_SUBMIT_DIR is "
         "the original workdir (e.g. `source $AIHPC_SUBMIT_DIR/.venv/bin/activate`).",
     )
-    checkpoint: Checkpoint | None = Field(
+    checkpoint: Checkpoint | None = spec_field(
+        Optional(Nested(Checkpoint)),
         None,
         description="Checkpoint/requeue settings. Absent: no signal, no requeue "
         "(AIHPC_CHECKPOINT_DIR is still set).",
     )
-    sweep: dict[SweepKey, Annotated[list[ArgText], Field(min_length=1)]] | None = Field(
+    sweep: dict[str, list[str]] | None = spec_field(
+        Optional(MapOf(ListOf(ArgText, min_length=1), key_rules=(_check_sweep_key,))),
         None,
         description="Hyper-parameter sweep: the cartesian product becomes one array job; "
         "each task gets `--key value` appended to args (first key varies slowest).",
     )
-    max_parallel: PositiveInt | None = Field(
-        None, description="Array tasks running at once (`--array=...%N`). Only with sweep."
+    max_parallel: int | None = spec_field(
+        Optional(PositiveInt),
+        None,
+        description="Array tasks running at once (`--array=...%N`). Only with sweep.",
     )
-    container: Container | None = Field(None, description="Run inside a container.")
-    template: OneLine | None = Field(
+    container: Container | None = spec_field(
+        Optional(Nested(Container)), None, description="Run inside a container."
+    )
+    template: str | None = spec_field(
+        Optional(OneLine),
         None,
         description="Job template: a name in job_templates/ (`srun`, `torchrun`) or a path "
         "to your own Jinja2 template (same context and quoting). Default: the launcher's.",
     )
-    launcher: Literal["srun", "torchrun"] = Field(
+    launcher: str = spec_field(
+        OneOf(("srun", "torchrun")),
         "srun",
         description="`srun`: one Slurm task per process (env:// rendezvous, checkpoint "
         "signals reach every rank). `torchrun`: one task per node running torchrun with "
         "c10d rendezvous (needs a torch built with libuv).",
     )
-    jobs_dir: OneLine = Field(
+    resume_from: str | None = spec_field(
+        Optional(JobId()),
+        None,
+        description="Start from the newest complete checkpoint of an earlier job of yours "
+        "(its id; also `aihpc submit --resume-from ID`). Its checkpoints are linked into this "
+        "job's checkpoint directory before sbatch. Refused when that job has none, or is "
+        "another user's.",
+    )
+    jobs_dir: str = spec_field(
+        OneLine,
         "{shared}/aihpc/jobs/{user}",
         description="Where job directories are created: "
         "`<jobs_dir>/<name>-<YYYYmmdd-HHMMSS>-<random>`. Must be on shared storage.",

@@ -9,49 +9,58 @@ fragment may set `shared_dirs` and `network.env` only, so no role can
 rewrite another's partitions.
 """
 
+# spec_field is dataclasses.field plus the field's kind and description.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aihpc.errors import ProfileError
 from aihpc.spec import yamlsafe
 from aihpc.spec.model import ENV_KEY_RE
+from aihpc.spec.typed import Bool, Int, Invalid, ListOf, MapOf, Model, Nested, Str, spec_field
 
 DEFAULT_PROFILE_PATH = "/etc/aihpc/cluster.yaml"
 PROFILE_ENV = "AIHPC_CLUSTER_PROFILE"
 KNOWN_SCHEMAS = frozenset({1})
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+class _Open(Model):
+    extra_allowed = True  # later roles add keys; this aihpc ignores what it does not know
 
 
+Count = Int(ge=0)
+
+
+@dataclass(frozen=True)
 class Partition(_Open):
-    nodes: int = Field(ge=0)
-    gpus_per_node: int = Field(ge=0)
-    gpu_types: list[str]
-    cpus_per_node: int = Field(ge=0)
-    mem_per_node_mb: int = Field(ge=0)
-    max_time: str
-    default: bool = False
+    nodes: int = spec_field(Count)
+    gpus_per_node: int = spec_field(Count)
+    gpu_types: list[str] = spec_field(ListOf(Str()))
+    cpus_per_node: int = spec_field(Count)
+    mem_per_node_mb: int = spec_field(Count)
+    max_time: str = spec_field(Str())
+    default: bool = spec_field(Bool(), False)
 
 
+@dataclass(frozen=True)
 class Network(_Open):
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = spec_field(MapOf(Str()), factory=dict)
 
 
+@dataclass(frozen=True)
 class ClusterProfile(_Open):
-    schema_: int = Field(alias="schema")
-    cluster: str
-    login_host: str
-    default_partition: str
-    partitions: dict[str, Partition]
-    shared_dirs: dict[str, str] = Field(default_factory=dict)
-    network: Network = Field(default_factory=Network)
-    path: str = Field("", exclude=True, description="File this profile was read from.")
+    schema_: int = spec_field(Int(), alias="schema")
+    cluster: str = spec_field(Str())
+    login_host: str = spec_field(Str())
+    default_partition: str = spec_field(Str())
+    partitions: dict[str, Partition] = spec_field(MapOf(Nested(Partition)))
+    shared_dirs: dict[str, str] = spec_field(MapOf(Str()), factory=dict)
+    network: Network = spec_field(Nested(Network), factory=Network)
+    path: str = spec_field(Str(), "", description="File this profile was read from.")
 
 
 def profile_path(environ: dict[str, str] | None = None) -> Path:
@@ -116,7 +125,7 @@ def _mapping(value: object, where: Path | None = None, field: str = "") -> dict[
         return {}
     if isinstance(value, dict):
         return value
-    if where is None:  # the main file: pydantic reports it with line and column
+    if where is None:  # the main file: model validation reports it with line and column
         return {}
     raise ProfileError(f"{where}: {field} must be a mapping, not {type(value).__name__}")
 
@@ -134,12 +143,12 @@ def load_profile(path: Path) -> ClusterProfile:
     merged = _merge_fragments(path, data)
     try:
         profile = ClusterProfile.model_validate({**merged, "path": str(path)})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        origin = located.values.get(tuple(first["loc"]))
+    except Invalid as exc:
+        first = exc.problems[0]
+        where = ".".join(str(p) for p in first.path)
+        origin = located.values.get(first.path)
         line = f":{origin.line}:{origin.column}" if origin else ""
-        raise ProfileError(f"{path}{line}: cluster profile field {where}: {first['msg']}") from None
+        raise ProfileError(f"{path}{line}: cluster profile field {where}: {first.msg}") from None
     gloo = profile.network.env.get("GLOO_SOCKET_IFNAME", "")
     if any(item.startswith("^") for item in gloo.split(",")):
         raise ProfileError(

@@ -3,13 +3,19 @@
     python bench/cli/bench_cli.py                 # start-up and --dry-run, anywhere
     python bench/cli/bench_cli.py --torchx PATH   # + torchx --dryrun (torchx from a throwaway venv)
     python bench/cli/bench_cli.py --cluster       # + live sbatch comparisons (on the login node)
+    python bench/cli/bench_cli.py --importtime    # + the slowest imports of the dry run
 
 Measurements (median wall time of --repeat runs, each a fresh process):
   * `aihpc --help` against `python -c pass`            (target: ratio <= 2.5)
   * `aihpc submit --dry-run examples/ddp/train.yaml`  (and torchx's dry run of dist.ddp)
-  * --cluster: `aihpc submit` against `sbatch` of the same pre-rendered script,
+  * --cluster: `aihpc submit` (held) against `sbatch` of the same pre-rendered script,
     and a 100-point sweep as one array against a loop of 100 sbatch calls.
     Every job it submits is held (--hold) and cancelled at the end: nothing runs.
+
+The summary prints every row of issue 14's table with its ratio to
+`python -c pass` measured in the same run, and each target as a ratio: the
+issue's login-node targets (ms) divided by that node's `python -c pass`
+(22 ms / 1.7 = 12.9 ms), so the verdict holds on a slower or faster host.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 DDP_SPEC = REPO / "examples" / "ddp" / "train.yaml"
 HELP_TARGET = 2.5
+# Issue 14's targets on the login node, whose `python -c pass` took 12.9 ms.
+LOGIN_PYTHON_MS = 22 / 1.7
+DRY_RUN_TARGET = 120 / LOGIN_PYTHON_MS  # x python -c pass
+DRY_RUN_TORCHX_TARGET = 0.35  # x torchx run --dryrun dist.ddp
+SUBMIT_TARGET = 150 / LOGIN_PYTHON_MS  # x python -c pass
 
 DEMO_PROFILE = """\
 schema: 1
@@ -81,14 +92,20 @@ def bench_startup(repeat: int, results: dict[str, Any]) -> None:
     results.update(python_pass=base, aihpc_help=help_time, help_ratio=ratio)
 
 
+def _dry_run_env(tmp: Path) -> dict[str, str]:
+    """This environment, with a demo profile when the host has none."""
+    env = dict(os.environ)
+    if not Path(env.get("AIHPC_CLUSTER_PROFILE", "/etc/aihpc/cluster.yaml")).exists():
+        profile = tmp / "cluster.yaml"
+        profile.write_text(DEMO_PROFILE.format(shared=tmp))
+        env["AIHPC_CLUSTER_PROFILE"] = str(profile)
+    return env
+
+
 def bench_dry_run(repeat: int, torchx: str | None, results: dict[str, Any]) -> None:
     print("dry run (render script + sbatch argv, no submission)")
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ)
-        if not Path(env.get("AIHPC_CLUSTER_PROFILE", "/etc/aihpc/cluster.yaml")).exists():
-            profile = Path(tmp) / "cluster.yaml"
-            profile.write_text(DEMO_PROFILE.format(shared=tmp))
-            env["AIHPC_CLUSTER_PROFILE"] = str(profile)
+        env = _dry_run_env(Path(tmp))
         # A copy outside any git checkout: the snapshot is listed the same way
         # whether or not the example is committed.
         example = shutil.copytree(DDP_SPEC.parent, Path(tmp) / "ddp")
@@ -110,34 +127,115 @@ def bench_dry_run(repeat: int, torchx: str | None, results: dict[str, Any]) -> N
     results.update(torchx_dry_run=tx, torchx_help=tx_help)
 
 
+def verdict(ratio: float, target: float) -> str:
+    return "OK" if ratio <= target else "OVER"
+
+
+def summary(results: dict[str, Any]) -> list[tuple[str, float, str, str]]:
+    """(row, ms, ratio text, target text) for every row measured in this run."""
+    base = results["python_pass"]
+    rows = [("python -c pass", base, "1.00x (baseline)", "")]
+
+    def add(label: str, key: str, target: float | None) -> None:
+        if key not in results:
+            return
+        ratio = results[key] / base
+        goal = "" if target is None else f"<= {target:.2f}x {verdict(ratio, target)}"
+        rows.append((label, results[key], f"{ratio:.2f}x python", goal))
+
+    add("aihpc --help", "aihpc_help", HELP_TARGET)
+    add("aihpc submit --dry-run (examples/ddp)", "aihpc_dry_run", DRY_RUN_TARGET)
+    if "torchx_dry_run" in results:
+        ratio = results["aihpc_dry_run"] / results["torchx_dry_run"]
+        rows.append(
+            (
+                "torchx run --dryrun dist.ddp",
+                results["torchx_dry_run"],
+                f"aihpc/torchx {ratio:.2f}x",
+                f"<= {DRY_RUN_TORCHX_TARGET}x {verdict(ratio, DRY_RUN_TORCHX_TARGET)}",
+            )
+        )
+    add("aihpc submit (held)", "cluster_aihpc_submit", SUBMIT_TARGET)
+    if "cluster_sbatch" in results:
+        ratio = results["cluster_aihpc_submit"] / results["cluster_sbatch"]
+        rows.append(
+            (
+                "plain sbatch (the floor)",
+                results["cluster_sbatch"],
+                f"aihpc/sbatch {ratio:.2f}x",
+                "",
+            )
+        )
+    return rows
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    print("summary (issue 14 table; targets as ratios, see the docstring)")
+    for label, seconds, ratio, goal in summary(results):
+        print(f"  {label:<40} {seconds * 1000:8.1f} ms  {ratio:<22} {goal}")
+
+
+def slowest_imports(env: dict[str, str], argv: list[str], top: int = 12) -> list[tuple[int, str]]:
+    """(cumulative microseconds, module) of the slowest imports of one run."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, env=env
+    )
+    rows = []
+    for text in proc.stderr.splitlines():
+        parts = text.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            rows.append((int(parts[1]), parts[2].rstrip()))
+    return sorted(rows, reverse=True)[:top]
+
+
+def bench_importtime() -> None:
+    print("slowest imports of `submit --dry-run` (cumulative, one run)")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _dry_run_env(Path(tmp))
+        example = shutil.copytree(DDP_SPEC.parent, Path(tmp) / "ddp")
+        argv = ["-m", "aihpc", "submit", str(example / "train.yaml"), "--dry-run"]
+        for micros, module in slowest_imports(env, argv):
+            print(f"  {micros / 1000:8.1f} ms  {module}")
+
+
 def _sbatch(argv: list[str]) -> str:
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return out.strip().splitlines()[-1].split(";")[0]
 
 
-def bench_cluster(results: dict[str, Any]) -> None:
+def _submit_held(cmd: list[str], extra: list[str]) -> tuple[float, dict[str, Any]]:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [*cmd, "submit", str(DDP_SPEC), *extra, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, SBATCH_HOLD="1"),  # sbatch reads SBATCH_HOLD like --hold
+    )
+    return time.perf_counter() - start, json.loads(out.stdout)
+
+
+def bench_cluster(repeat: int, results: dict[str, Any]) -> None:
     """Real submissions: held at submit time and cancelled, so nothing runs."""
     print("live cluster (jobs are submitted held and cancelled)")
     submitted: list[str] = []
     cmd = aihpc_command()
     try:
-        start = time.perf_counter()
-        out = subprocess.run(
-            [*cmd, "submit", str(DDP_SPEC), "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=dict(os.environ, SBATCH_HOLD="1"),  # sbatch reads SBATCH_HOLD like --hold
-        )
-        aihpc_submit = time.perf_counter() - start
-        job = json.loads(out.stdout)
-        submitted.append(job["job_id"])
+        samples = []
+        for _ in range(repeat):
+            elapsed, job = _submit_held(cmd, [])
+            samples.append(elapsed)
+            submitted.append(job["job_id"])
+        aihpc_submit = statistics.median(samples)
         # The same job through plain sbatch: the argv and script aihpc rendered.
         meta = json.loads((Path(job["job_dir"]) / "aihpc-job.json").read_text())
         argv = list(meta["sbatch_argv"])
-        start = time.perf_counter()
-        submitted.append(_sbatch([argv[0], "--hold", *argv[1:]]))
-        plain = time.perf_counter() - start
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            submitted.append(_sbatch([argv[0], "--hold", *argv[1:]]))
+            samples.append(time.perf_counter() - start)
+        plain = statistics.median(samples)
         line("aihpc submit (validate, snapshot, sbatch)", aihpc_submit)
         line(
             "sbatch of the pre-rendered script", plain, f"aihpc/sbatch {aihpc_submit / plain:.2f}x"
@@ -145,16 +243,8 @@ def bench_cluster(results: dict[str, Any]) -> None:
         results.update(cluster_aihpc_submit=aihpc_submit, cluster_sbatch=plain)
 
         sweep = "sweep={i: [" + ", ".join(str(i) for i in range(100)) + "]}"
-        start = time.perf_counter()
-        out = subprocess.run(
-            [*cmd, "submit", str(DDP_SPEC), "-o", sweep, "-o", "checkpoint=null", "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=dict(os.environ, SBATCH_HOLD="1"),
-        )
-        array = time.perf_counter() - start
-        submitted.append(json.loads(out.stdout)["job_id"])
+        array, job = _submit_held(cmd, ["-o", sweep, "-o", "checkpoint=null"])
+        submitted.append(job["job_id"])
         start = time.perf_counter()
         for _ in range(100):
             submitted.append(_sbatch([argv[0], "--hold", *argv[1:]]))
@@ -172,15 +262,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--torchx", default=shutil.which("torchx"), help="torchx executable")
     parser.add_argument("--cluster", action="store_true", help="also submit to the live cluster")
+    parser.add_argument("--importtime", action="store_true", help="show the slowest imports")
     parser.add_argument("--json", type=Path, help="write the numbers to this file")
     args = parser.parse_args()
     results: dict[str, Any] = {"python": sys.version.split()[0], "aihpc": aihpc_command()}
     bench_startup(args.repeat, results)
     bench_dry_run(args.repeat, args.torchx, results)
     if args.cluster:
-        bench_cluster(results)
+        bench_cluster(args.repeat, results)
     else:
         print("live cluster: needs the cluster (run on the login node with --cluster)")
+    if args.importtime:
+        bench_importtime()
+    print_summary(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

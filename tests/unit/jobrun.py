@@ -38,11 +38,24 @@ STUBS = {
 if [ "${1:-}" = show ] && [ "${2:-}" = hostnames ]; then
   printf '%s\n' node1 node2
 fi
+# `show nodes ... --json` / `show job ... --json`: recorded-shape replies from files.
+if [ "${1:-}" = show ] && [ "${2:-}" = nodes ] && [ -n "${STUB_NODES_JSON:-}" ]; then
+  cat "$STUB_NODES_JSON"
+fi
+if [ "${1:-}" = show ] && [ "${2:-}" = job ] && [ -n "${STUB_JOB_JSON:-}" ]; then
+  cat "$STUB_JOB_JSON"
+fi
 """,
     "srun": RECORD
     + r"""
 while [ $# -gt 0 ] && [ "${1#--}" != "$1" ]; do shift; done
 export SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_NODEID=0 SLURM_NTASKS="${STUB_NTASKS:-1}"
+if [ -n "${STUB_SRUN_HANG:-}" ]; then
+  # Like srun waiting for the tasks of a node that died: the task is over,
+  # srun is not.
+  "$@" || true
+  exec sleep "$STUB_SRUN_HANG"
+fi
 exec "$@"
 """,
     "torchrun": RECORD,
@@ -95,8 +108,8 @@ def read_calls(calls_dir: Path) -> list[Call]:
     return calls
 
 
-def prepare(spec: TrainSpec, root: Path, project: Path) -> JobRequest:
-    """Materialize into root/jobs and create the job directory for real."""
+def prepare(spec: TrainSpec, project: Path) -> JobRequest:
+    """Materialize into spec.jobs_dir and create the job directory for real."""
     request = materialize(
         spec,
         None,

@@ -26,7 +26,7 @@ class FakeRunner:
         self.answers = answers
         self.calls: list[list[str]] = []
 
-    def __call__(self, argv: list[str], timeout: float) -> Completed:
+    def __call__(self, argv: list[str], _timeout: float) -> Completed:
         assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
         self.calls.append(argv)
         return self.answers.get(argv[0], Completed(1, "", f"{argv[0]}: not faked"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aihpc.backend import logs as joblogs
+from aihpc.backend.base import LIST_SINCE
 from aihpc.backend.cli_backend import CliBackend
 from aihpc.backend.pyslurm_backend import PyslurmBackend
 from aihpc.backend.select import get_backend
@@ -99,8 +100,8 @@ def test_cli_backend_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     job_dir = _job_dir(tmp_path)
     (job_dir / "logs" / "rank-2.log").write_text("hello from rank 2\n")
     (job_dir / "logs" / "batch.log").write_text("aihpc: job 7\n")
-    backend = CliBackend(lambda argv, timeout: Completed(1, "", ""))
-    monkeypatch.setattr(backend, "status", lambda job_id: [_info(job_dir)])
+    backend = CliBackend(lambda _argv, _timeout: Completed(1, "", ""))
+    monkeypatch.setattr(backend, "status", lambda _job_id: [_info(job_dir)])
     assert "".join(backend.logs("7", rank=2)) == "hello from rank 2\n"
     assert "".join(backend.logs("7", rank=None)) == "aihpc: job 7\n"
     with pytest.raises(ClusterError, match="no log yet"):
@@ -153,7 +154,7 @@ def _fake_pyslurm(version: str) -> types.ModuleType:
 
 
 def _runner(sinfo: str = "slurm 24.11.5\n"):  # type: ignore[no-untyped-def]
-    def run(argv: list[str], timeout: float) -> Completed:
+    def run(argv: list[str], _timeout: float) -> Completed:
         if argv[0] == "sinfo":
             return Completed(0, sinfo, "")
         if argv[0] == "sacct":
@@ -177,14 +178,14 @@ def fake_pyslurm(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
 
 
 def test_missing_pyslurm_is_silent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("importlib.util.find_spec", lambda _name: None)
     err = io.StringIO()
     assert get_backend({}, err, _runner()).name == "cli"
     assert err.getvalue() == ""
 
 
 def test_explicit_pyslurm_request_explains_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    monkeypatch.setattr("importlib.util.find_spec", lambda _name: None)
     err = io.StringIO()
     assert get_backend({"AIHPC_BACKEND": "pyslurm"}, err, _runner()).name == "cli"
     assert err.getvalue() == "aihpc: using the Slurm CLI backend: pyslurm is not installed\n"
@@ -216,3 +217,70 @@ def test_backend_choice_is_validated() -> None:
     with pytest.raises(UsageError):
         get_backend({"AIHPC_BACKEND": "rest"}, io.StringIO(), _runner())
     assert get_backend({"AIHPC_BACKEND": "cli"}, io.StringIO(), _runner()).name == "cli"
+
+
+# -- one listing for every backend (issue 14, defect 3) ---------------------
+def _sacct_of(*job_ids: int) -> str:
+    """A minimal sacct --json payload, shaped like tests/fixtures/slurm/sacct_24.11.json."""
+    jobs = [
+        {
+            "job_id": job_id,
+            "name": "demo",
+            "user": "alice",
+            "state": {"current": ["COMPLETED"], "reason": "None"},
+            "array": {"job_id": 0, "task_id": {"set": False, "infinite": False, "number": 0}},
+            "working_directory": "/shared/x/code",
+        }
+        for job_id in job_ids
+    ]
+    return json.dumps({"jobs": jobs})
+
+
+def test_both_backends_list_in_the_same_numeric_order(fake_pyslurm) -> None:  # type: ignore[no-untyped-def]
+    module = fake_pyslurm("24.11.2")
+    module.jobs.clear()
+    module.jobs.update({1000: _FakeJob(1000), 99: _FakeJob(99)})
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], _timeout: float) -> Completed:
+        calls.append(argv)
+        if argv[0] == "sacct":
+            return Completed(0, _sacct_of(100, 99), "")
+        if argv[0] == "squeue":
+            return Completed(0, _squeue_of(1000, 99), "")
+        return Completed(0, "slurm 24.11.5\n", "")
+
+    via_pyslurm = [j.job_id for j in PyslurmBackend(module, run).list("alice")]
+    via_cli = [j.job_id for j in CliBackend(run).list("alice")]
+    assert via_pyslurm == via_cli == ["99", "100", "1000"]
+    # the same accounting window, owned by the base class
+    sacct_calls = [c for c in calls if c[0] == "sacct"]
+    assert (
+        sacct_calls[0]
+        == sacct_calls[1]
+        == [
+            "sacct",
+            "--json",
+            "--user=alice",
+            f"--starttime={LIST_SINCE}",
+        ]
+    )
+
+
+def _squeue_of(*job_ids: int) -> str:
+    payload = json.loads(_sacct_of(*job_ids))
+    for job in payload["jobs"]:
+        job["job_state"] = ["RUNNING"]
+        job["user_name"] = "alice"
+        job["current_working_directory"] = "/shared/x/code"
+    return json.dumps(payload)
+
+
+def test_pyslurm_status_falls_back_to_accounting(fake_pyslurm) -> None:  # type: ignore[no-untyped-def]
+    module = fake_pyslurm("24.11.2")
+
+    def run(argv: list[str], _timeout: float) -> Completed:
+        return Completed(0, _sacct_of(42), "") if argv[0] == "sacct" else Completed(1, "", "")
+
+    [job] = PyslurmBackend(module, run).status("42")  # not in the controller any more
+    assert (job.job_id, job.source) == ("42", "sacct")

@@ -32,7 +32,7 @@ def _start(tmp: Path, trainer: str, signal_before: int = 20, max_restarts: int =
     spec = jobrun.spec_for(
         tmp, checkpoint={"signal_before": signal_before, "max_restarts": max_restarts}
     )
-    request = jobrun.prepare(spec, tmp, jobrun.project_dir(tmp))
+    request = jobrun.prepare(spec, jobrun.project_dir(tmp))
     full_env = jobrun.base_env(tmp, STUB_TRAINER=trainer, **env)
     proc = subprocess.Popen(
         ["bash", request.script_path],
@@ -151,7 +151,7 @@ def test_second_usr1_is_ignored(tmp_path: Path) -> None:
 
 def test_stale_flag_from_before_a_requeue_is_removed(tmp_path: Path) -> None:
     spec = jobrun.spec_for(tmp_path, checkpoint={})
-    request = jobrun.prepare(spec, tmp_path, jobrun.project_dir(tmp_path))
+    request = jobrun.prepare(spec, jobrun.project_dir(tmp_path))
     flag = Path(request.job_dir) / "run" / "checkpoint-requested"
     flag.parent.mkdir(parents=True)
     flag.touch()
@@ -167,7 +167,7 @@ def test_stale_flag_from_before_a_requeue_is_removed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", ["0", "3"])
 def test_without_signal_the_trainer_status_is_the_job_status(tmp_path: Path, status: str) -> None:
     spec = jobrun.spec_for(tmp_path, checkpoint={})
-    request = jobrun.prepare(spec, tmp_path, jobrun.project_dir(tmp_path))
+    request = jobrun.prepare(spec, jobrun.project_dir(tmp_path))
     run = jobrun.run_script(request, jobrun.base_env(tmp_path, STUB_TRAINER=f"exit {status}"))
     assert run.returncode == int(status)
     assert _requeues(run.calls) == []

@@ -71,13 +71,14 @@ def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
     fake = FakeBackend()
     import aihpc.api
 
-    monkeypatch.setattr(aihpc.api, "backend", lambda environ=None: fake)
+    monkeypatch.setattr(aihpc.api, "backend", lambda _environ=None: fake)
     monkeypatch.setattr(aihpc.api, "current_user", lambda: "alice")
     return fake
 
 
 @pytest.fixture
 def spec(write_spec: Callable[..., Path], profile_file: Path) -> Path:
+    del profile_file  # requested for its side effect: AIHPC_CLUSTER_PROFILE set
     return write_spec(SPEC)
 
 
@@ -100,7 +101,8 @@ def test_dry_run_prints_script_and_argv_and_touches_nothing(
     assert backend.submitted == [] and _job_dirs(shared) == []
 
 
-def test_dry_run_json(spec: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("backend")
+def test_dry_run_json(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["submit", str(spec), "--dry-run", "--json"], capsys)
     data = json.loads(out)
     assert code == 0 and data["sbatch_argv"][0] == "sbatch"
@@ -128,11 +130,11 @@ def test_submit_creates_the_job_directory_then_calls_sbatch(
     assert "Submitted job 77 (demo)" in out and "aihpc logs -f 77" in out
 
 
+@pytest.mark.usefixtures("backend")
 def test_later_edits_do_not_reach_the_submitted_job(
     spec: Path,
     project: Path,
     shared: Path,
-    backend: FakeBackend,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run_cli(["submit", str(spec)], capsys)
@@ -150,8 +152,9 @@ def test_sbatch_failure_exit_1_and_no_leftover_directory(
     assert _job_dirs(shared) == []
 
 
+@pytest.mark.usefixtures("shared")
 def test_submit_sweep_json(
-    spec: Path, shared: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
+    spec: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run_cli(
         ["submit", str(spec), "-o", "sweep={lr: [1e-4, 3e-4], seed: [1, 2, 3]}", "--json"], capsys
@@ -167,8 +170,9 @@ def test_submit_sweep_json(
     assert "--array=0-5" in backend.submitted[0].sbatch_argv
 
 
+@pytest.mark.usefixtures("profile_file")
 def test_untracked_script_is_refused_before_submit(
-    project: Path, profile_file: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
+    project: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
 ) -> None:
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     spec = project / "train.yaml"
@@ -229,7 +233,8 @@ def test_logs_and_cancel(backend: FakeBackend, capsys: pytest.CaptureFixture[str
     assert code == 0 and backend.cancelled == ["5_2"] and "cancelled 5_2" in out
 
 
-def test_shell(profile_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("profile_file")
+def test_shell(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["shell", "--gpus", "2", "--time", "1:00:00", "--dry-run"], capsys)
     assert code == 0
     assert out.strip() == (
@@ -241,12 +246,13 @@ def test_shell(profile_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "partition 'cpu' does not exist" in err
 
 
+@pytest.mark.usefixtures("profile_file")
 def test_shell_execs_srun(
-    profile_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[list[str]] = []
 
-    def fake_exec(file: str, argv: list[str]) -> None:
+    def fake_exec(_file: str, argv: list[str]) -> None:
         seen.append(argv)
         raise SystemExit(0)
 
@@ -257,9 +263,8 @@ def test_shell_execs_srun(
     ]
 
 
+@pytest.mark.usefixtures("profile_file", "shared")
 def test_jupyter_submits_waits_and_prints_tunnel(
-    profile_file: Path,
-    shared: Path,
     backend: FakeBackend,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -280,15 +285,17 @@ def test_jupyter_submits_waits_and_prints_tunnel(
     assert "--time=2:00:00" in request.sbatch_argv and "module load lab" in request.script
 
 
+@pytest.mark.usefixtures("profile_file")
 def test_jupyter_job_that_dies_is_reported(
-    profile_file: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
+    backend: FakeBackend, capsys: pytest.CaptureFixture[str]
 ) -> None:
     backend.jobs["77"] = [_job("77", "FAILED", exit_code=1)]
     code, _, err = run_cli(["jupyter"], capsys)
     assert code == 1 and "ended before starting" in err
 
 
-def test_jupyter_dry_run(profile_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("profile_file")
+def test_jupyter_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["jupyter", "--dry-run", "--mem", "bogus"], capsys)
     assert code == 2
     code, out, _ = run_cli(["jupyter", "--dry-run", "--gpus", "1"], capsys)
@@ -318,7 +325,7 @@ def test_unexpected_errors_are_one_line(
 ) -> None:
     import aihpc.api
 
-    def boom(*args: object, **kwargs: object) -> None:
+    def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(aihpc.api, "load", boom)
@@ -327,7 +334,7 @@ def test_unexpected_errors_are_one_line(
     assert "Traceback" not in err
 
 
-def test_shell_completion_script(tmp_path: Path) -> None:
+def test_shell_completion_script() -> None:
     import sys
 
     env = dict(os.environ, _AIHPC_COMPLETE="bash_source")
@@ -357,9 +364,9 @@ def test_fast_help_is_what_click_renders(
     assert code == 0 and fast_version == click_version
 
 
+@pytest.mark.usefixtures("shared")
 def test_submit_through_a_fake_sbatch_binary(
     spec: Path,
-    shared: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -386,3 +393,35 @@ def test_submit_through_a_fake_sbatch_binary(
     argv = (tmp_path / "sbatch.argv").read_text().splitlines()
     assert argv[0] == "--parsable" and argv[-1] == f"{data['job_dir']}/job.sbatch"
     assert (Path(data["job_dir"]) / "job_id").read_text() == "4242;aihpc-local\n"
+
+
+def test_dry_run_without_a_profile_previews_with_a_notice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 defect 8: on a laptop, `--dry-run` failed on `{shared}` in jobs_dir."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('train')\n")
+    spec = project / "train.yaml"
+    spec.write_text("name: demo\nscript: train.py\nnodes: 2\n")
+    code, out, err = run_cli(["submit", str(spec), "--dry-run"], capsys)
+    assert code == 0, err
+    assert err == (
+        f"aihpc: note: no cluster profile at {tmp_path / 'no-profile.yaml'}: preview only: "
+        "{shared} left as written, no partition default and no partition limits checked\n"
+    )
+    assert "'{shared}/aihpc/jobs/" in out and "#!/bin/bash" in out
+    # A real submit still refuses: the placeholder cannot be expanded.
+    code, _, err = run_cli(["submit", str(spec)], capsys)
+    assert code == 2 and "unknown placeholder {shared} (no cluster profile was found)" in err
+
+
+def test_checks_only_check() -> None:
+    """Issue 14 defect 5 and structure 3: checks.run takes what it uses and returns issues."""
+    import inspect
+
+    from aihpc.spec import checks
+
+    params = list(inspect.signature(checks.run).parameters)
+    assert params == ["spec", "resolved", "locate", "profile", "preview"]
+    assert inspect.signature(checks.run).return_annotation == "list[SpecIssue]"

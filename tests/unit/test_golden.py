@@ -20,6 +20,7 @@ from aihpc.request.materialize import materialize
 from aihpc.request.model import JobRequest, SnapshotFiles
 from aihpc.spec.loader import load_spec
 from aihpc.spec.profile import load_profile
+from aihpc.spec.session import SessionSpec
 from tests.unit.conftest import FIXTURES, REPO
 
 GOLDEN = REPO / "tests" / "golden"
@@ -103,14 +104,17 @@ def test_golden(name: str, tmp_path: Path) -> None:
 
 
 def test_golden_jupyter() -> None:
-    request = materialize_jupyter(
+    session = SessionSpec(
         partition="gpu",
         gpus=1,
         cpus=4,
         mem="16G",
-        time_limit="4:00:00",
-        setup=["source ~/venvs/lab/bin/activate"],
+        time="4:00:00",
+        setup=("source ~/venvs/lab/bin/activate",),
         notebook_dir="/home/alice/notebooks",
+    )
+    request = materialize_jupyter(
+        session,
         shared_dirs={"shared": "/shared"},
         user="alice",
         now=NOW,

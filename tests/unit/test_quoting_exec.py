@@ -70,7 +70,7 @@ def test_srun_launcher_passes_values_exactly(
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         spec = jobrun.spec_for(tmp, name=name, args=args, env=env, nodes=2, procs_per_node=2)
-        request = jobrun.prepare(spec, tmp, jobrun.project_dir(tmp))
+        request = jobrun.prepare(spec, jobrun.project_dir(tmp))
         run = jobrun.run_script(request, jobrun.base_env(tmp, STUB_NTASKS="4"))
         assert run.returncode == 0, run.stderr
         assert [c.name for c in run.calls] == ["scontrol", "srun", "python3"]
@@ -107,7 +107,7 @@ def test_torchrun_launcher_passes_values_exactly(args: list[str], env: dict[str,
             nodes=2,
             gpus_per_node=4,
         )
-        request = jobrun.prepare(spec, tmp, jobrun.project_dir(tmp))
+        request = jobrun.prepare(spec, jobrun.project_dir(tmp))
         run = jobrun.run_script(request, jobrun.base_env(tmp))
         assert run.returncode == 0, run.stderr
         assert [c.name for c in run.calls] == ["scontrol", "srun", "torchrun"]
@@ -146,7 +146,7 @@ def test_sweep_task_gets_its_row_exactly(
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         spec = jobrun.spec_for(tmp, args=args, sweep=sweep)
-        request = jobrun.prepare(spec, tmp, jobrun.project_dir(tmp))
+        request = jobrun.prepare(spec, jobrun.project_dir(tmp))
         row = request.sweep_rows[pick % len(request.sweep_rows)]
         env = jobrun.base_env(tmp, SLURM_ARRAY_JOB_ID="4000", SLURM_ARRAY_TASK_ID=str(row.index))
         run = jobrun.run_script(request, env)
@@ -187,7 +187,7 @@ def test_yaml_round_trip_keeps_hostile_values(tmp_path: Path) -> None:
         )
     )
     spec = load_spec(spec_file, environ={}, use_profile=False).spec
-    request = jobrun.prepare(spec, tmp_path, project)
+    request = jobrun.prepare(spec, project)
     run = jobrun.run_script(request, jobrun.base_env(tmp_path))
     assert run.returncode == 0, run.stderr
     assert run.calls[-1].argv == ["-u", "train.py", *args]

@@ -22,7 +22,7 @@ from tests.unit.conftest import REPO
 GOLDEN = REPO / "tests" / "golden" / "rendered"
 UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
 INVENTORIES = ["example-rack", "single-node", "local"]
-FILES = ["slurm.conf", "gres.conf", "cgroup.conf", "cluster.yaml"]
+FILES = ["slurm.conf", "gres.conf", "cgroup.conf", "cluster.yaml", "policy.yaml"]
 
 
 def _ansible_playbook() -> str | None:
@@ -46,7 +46,7 @@ def run_render(playbook: Path, inventory: str, home: Path, *extra_vars: str) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(
         {
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_CONFIG": str(REPO / "ansible-harness.cfg"),
             "ANSIBLE_NOCOLOR": "1",
             "HOME": str(home),
             "PATH": f"{Path(ANSIBLE_PLAYBOOK).parent}{os.pathsep}{env.get('PATH', '')}",

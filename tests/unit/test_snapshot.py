@@ -107,7 +107,7 @@ def test_git_errors_other_than_not_a_repo_are_reported(
         stdout = b""
         stderr = b"fatal: detected dubious ownership in repository"
 
-    monkeypatch.setattr(snapshot.subprocess, "run", lambda *a, **k: Proc())
+    monkeypatch.setattr(snapshot.subprocess, "run", lambda *_a, **_k: Proc())
     with pytest.raises(UsageError, match="dubious ownership"):
         snapshot.list_files(tmp_path)
 

@@ -3,6 +3,7 @@ and the backend is never reached (nothing created, nothing submitted)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.cli_helpers import run_cli
+from tests.unit.conftest import REPO
 
 VALID = """\
 name: demo
@@ -92,6 +94,15 @@ CASES: list[tuple[str, str | bytes, list[str], str, int, str]] = [
     ("env-key-digit", VALID + "env:\n  1ABC: x\n", [], "env.1ABC", 7, "not a shell variable"),
     ("env-key-space", VALID + "env: {'A B': x}\n", [], "env.A B", 6, "not a shell variable"),
     ("env-key-reserved", VALID + "env: {RANK: '3'}\n", [], "env.RANK", 6, "set by aihpc"),
+    # Issue 14 defect 1: a stale completion flag would skip a requeue.
+    (
+        "env-key-complete-flag",
+        VALID + "env: {AIHPC_COMPLETE_FLAG: /elsewhere/flag}\n",
+        [],
+        "env.AIHPC_COMPLETE_FLAG",
+        6,
+        "set by aihpc",
+    ),
     ("env-key-ifs", VALID + "env: {IFS: ','}\n", [], "env.IFS", 6, "changes how bash"),
     ("env-null", VALID + "env: {A: null}\n", [], "env.A", 6, "valid string"),
     (
@@ -209,7 +220,7 @@ def no_backend(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
     def forbidden(name: str) -> Callable[..., object]:
-        def call(*args: object, **kwargs: object) -> object:
+        def call(*_args: object, **_kwargs: object) -> object:
             calls.append(name)
             raise AssertionError(f"{name} was called for an invalid spec")
 
@@ -231,6 +242,7 @@ def no_backend(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     [c[1:] for c in CASES],
     ids=[c[0] for c in CASES],
 )
+@pytest.mark.usefixtures("profile_file")
 def test_invalid_spec_exit_2_with_location(
     content: str | bytes,
     extra: list[str],
@@ -238,7 +250,6 @@ def test_invalid_spec_exit_2_with_location(
     line: int,
     reason: str,
     write_spec: Callable[..., Path],
-    profile_file: Path,
     shared: Path,
     no_backend: list[str],
     capsys: pytest.CaptureFixture[str],
@@ -256,8 +267,59 @@ def test_invalid_spec_exit_2_with_location(
     assert list(shared.iterdir()) == []  # no job directory either
 
 
+MESSAGES = REPO / "tests" / "golden" / "messages"
+UPDATE = os.environ.get("AIHPC_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize(("content", "extra"), [c[1:3] for c in CASES], ids=[c[0] for c in CASES])
+def test_whole_message_matches_golden(
+    content: str | bytes,
+    extra: list[str],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    write_spec: Callable[..., Path],
+    profile_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The full stderr of every case, so a change in wording or case shows as a diff.
+
+    Regenerate with AIHPC_UPDATE_GOLDEN=1 and review the diff like code.
+    """
+    assert profile_file.exists()
+    spec = write_spec(content)
+    code, _, err = run_cli(["submit", str(spec), *extra], capsys)
+    assert code == 2
+    text = err.replace(str(tmp_path), "@TMP@")
+    path = MESSAGES / f"{request.node.callspec.id}.txt"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"missing {path}; run with AIHPC_UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+def test_no_stale_message_golden_files() -> None:
+    assert {p.stem for p in MESSAGES.glob("*.txt")} == {c[0] for c in CASES}
+
+
+def test_names_keep_their_case_in_messages(
+    write_spec: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 defect 2: the reason after `env.RANK:` read `rANK is set by ...`."""
+    spec = write_spec(VALID + "env: {RANK: '3', Foo-Bar: x}\n")
+    code, _, err = run_cli(["submit", str(spec)], capsys)
+    assert code == 2
+    assert f"{spec}:6:7: env.RANK: RANK is set by aihpc/Slurm at run time" in err, err
+    assert "'Foo-Bar' is not a shell variable name" in err, err
+    # pydantic's own messages still read as a clause after the field.
+    spec = write_spec(VALID.replace("nodes: 2", "nodes: x"))
+    _, _, err = run_cli(["submit", str(spec)], capsys)
+    assert f"{spec}:3:8: nodes: input should be a valid integer" in err, err
+
+
+@pytest.mark.usefixtures("profile_file")
 def test_all_issues_are_reported_at_once(
-    write_spec: Callable[..., Path], profile_file: Path, capsys: pytest.CaptureFixture[str]
+    write_spec: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = write_spec(VALID.replace("nodes: 2", "nodes: 0") + "nodse: 1\nenv: {A-B: x}\n")
     code, _, err = run_cli(["submit", str(spec), "--dry-run"], capsys)
@@ -303,9 +365,8 @@ def test_missing_file_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "no such file" in err
 
 
-def test_real_process_exit_code_and_no_traceback(
-    write_spec: Callable[..., Path], profile_file: Path
-) -> None:
+@pytest.mark.usefixtures("profile_file")
+def test_real_process_exit_code_and_no_traceback(write_spec: Callable[..., Path]) -> None:
     """The same through a real interpreter: the exit status the shell sees."""
     spec = write_spec(VALID + "nodes: 1\n")
     proc = subprocess.run(

@@ -372,4 +372,6 @@ def test_filter_module_exports_every_filter() -> None:
         "slurm_partition_lines",
         "slurm_profile_partitions",
         "slurm_conf_lines",
+        "slurm_accounting_tres",
+        "slurm_billed_partitions",
     }

@@ -1,9 +1,11 @@
 """Where the shipped job templates are.
 
-The source of truth is the repository's `job_templates/`; `aihpc/job_templates`
-is a symlink to it, and MANIFEST.in grafts it, so a non-editable
-`pip install` copies the files into the installed package and this lookup
-works the same in a checkout, an editable install and a wheel.
+Names only, no jinja2: the spec stage checks `template:` against them and
+the request stage renders them. The source of truth is the repository's
+`job_templates/`; `aihpc/job_templates` is a symlink to it, and MANIFEST.in
+grafts it, so a non-editable `pip install` copies the files into the
+installed package and this lookup works the same in a checkout, an
+editable install and a wheel.
 """
 
 from __future__ import annotations
