@@ -68,6 +68,7 @@ def resumed_job() -> tuple[str, int]:
 
 @pytest.fixture(scope="module")
 def reference(resumed_job: tuple[str, int]) -> dict[str, object]:
+    del resumed_job  # requested so the resumed job is submitted (and held) first
     job_id = torchrun_job("trun-ref", ARGS)
     (info,) = jobs.wait_ended(job_id, timeout=420)
     assert info["state"] == "COMPLETED", (info, jobs.batch_log(job_id))

@@ -307,6 +307,84 @@ def slurm_stringify_values(mapping: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
+def slurm_accounting_tres(specs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """AccountingStorageTRES: gres/gpu and every typed gres/gpu:<type> of the nodes.
+
+    With the typed ones, sacct and sreport report GPU-hours per model, and
+    limits and budgets can name a model (GrpTRES=gres/gpu:h100=16).
+    """
+    types = [str(s["gpus"]["type"]) for s in specs if s["gpus"].get("type")]
+    has_gpus = any(int(s["gpus"].get("count", 0)) > 0 for s in specs)
+    if not has_gpus:
+        return []
+    return ["gres/gpu", *[f"gres/gpu:{t}" for t in dict.fromkeys(types)]]
+
+
+def _price(prices: Mapping[str, Any], gpu_type: str, partition: str) -> int:
+    if gpu_type not in prices:
+        raise ValueError(
+            f"partition {partition}: GPU type {gpu_type!r} has no price in slurm_gpu_prices "
+            f"(billing units per GPU-hour); known: {', '.join(sorted(prices)) or 'none'}"
+        )
+    price = prices[gpu_type]
+    # The billing TRES is a whole number in slurmdbd: a fractional weight
+    # would be rounded away per job. Integers keep the arithmetic exact.
+    if isinstance(price, bool) or not isinstance(price, int) or price < 0:
+        raise ValueError(
+            f"slurm_gpu_prices.{gpu_type}: {price!r} must be a whole number >= 0 "
+            "(billing units per GPU-hour, e.g. 100 for an H100, 40 for an L40S)"
+        )
+    return price
+
+
+def slurm_billed_partitions(
+    partitions: Iterable[Mapping[str, Any]],
+    groups: Mapping[str, list[str]],
+    specs: Iterable[Mapping[str, Any]],
+    prices: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """The partitions with TRESBillingWeights from the per-GPU-type price table.
+
+    One GPU-hour of a partition's GPU type bills its price: GRES/gpu=<price>
+    when the partition has one GPU type (every GPU job carries gres/gpu,
+    typed request or not), GRES/gpu:<type>=<price> per type when it mixes
+    types. CPU and Mem weigh 0 unless the partition's `billing` sets them;
+    with PriorityFlags=MAX_TRES the job's billing is the largest weighted
+    TRES on a node, so a 2-GPU job bills 2 x price per hour. A partition
+    that sets TRESBillingWeights in params keeps its own; with an empty
+    table every GPU-hour bills 1.
+    """
+    by_name = {s["name"]: s for s in specs}
+    out = []
+    for part in partitions:
+        part = dict(part)
+        params = dict(part.get("params") or {})
+        nodes = [by_name[h] for h in _partition_hosts(part, groups) if h in by_name]
+        gpu_nodes = [n for n in nodes if int(n["gpus"].get("count", 0)) > 0]
+        # CPU-only partitions keep Slurm's default billing (CPUs).
+        if gpu_nodes and "TRESBillingWeights" not in params:
+            types = sorted({str(n["gpus"]["type"]) for n in gpu_nodes if n["gpus"].get("type")})
+            untyped = any(not n["gpus"].get("type") for n in gpu_nodes)
+            weights: dict[str, Any] = {"CPU": 0, "Mem": 0}
+            if not prices:
+                weights["GRES/gpu"] = 1  # no price table: every GPU-hour bills 1
+            elif untyped:
+                raise ValueError(
+                    f"partition {part['name']}: its GPUs have no type (slurm_node_gpus.type); "
+                    "the price table slurm_gpu_prices is per GPU type"
+                )
+            elif len(types) == 1:
+                weights["GRES/gpu"] = _price(prices, types[0], str(part["name"]))
+            else:
+                for gpu_type in types:
+                    weights[f"GRES/gpu:{gpu_type}"] = _price(prices, gpu_type, str(part["name"]))
+            weights.update(dict(part.get("billing") or {}))
+            params["TRESBillingWeights"] = ",".join(f"{k}={v}" for k, v in weights.items())
+        part["params"] = params
+        out.append(part)
+    return out
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -318,4 +396,6 @@ class FilterModule:
             "slurm_profile_partitions": slurm_profile_partitions,
             "slurm_conf_lines": slurm_conf_lines,
             "slurm_stringify_values": slurm_stringify_values,
+            "slurm_accounting_tres": slurm_accounting_tres,
+            "slurm_billed_partitions": slurm_billed_partitions,
         }
