@@ -11,21 +11,28 @@ what was used). Typed entries name the GPU type; an untyped count takes
 the type of the job's nodes when they have exactly one.
 
 Why the loop looks the way it does: a million rows make every per-row
-operation count. Rows arrive as plain tuples (`iter_window_rows`), the
-loop runs in one function over local names, whatever depends on a row's
-TRES and node list only is computed once per distinct pair (`Shape`), and
-sums stay integers (epoch seconds times GPUs) until `finish()`, where they
-become the same floats a running float sum gave: integers below 2**53 add
-exactly.
+operation count (bench/report/bench_report.py; docs/benchmarks.md).
+- Rows arrive as plain tuples (`iter_window_rows`) and the loop runs in
+  one function over local names: no object and no call per row.
+- What depends only on a row's partition, NodeList and the GPU entries of
+  its TRES is worked out once per distinct triple (`Shape`); mem and
+  billing, which differ per job, are left out of that key (`gpu_entries`).
+- A row adds its seconds once, per (account, user, partition) and GPU
+  type *set*, not once per type; `finish()` multiplies the sets out.
+- Times become seconds into the window: epochs are past 2**30, beyond
+  CPython's fast path for integer arithmetic.
+- Dict keys are strings joined with `SEP`, not tuples: about twice as fast.
+- Sums stay integers until `finish()`, where each becomes the float that a
+  running float sum of the same integers gave (exact below 2**53), with
+  each account's GPU types in the order rows first brought them, the
+  order the money figures are summed in. The figures do not change.
 """
 
 from __future__ import annotations
 
 import gc
 import heapq
-from array import array
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -66,10 +73,6 @@ class TopJob:
 class Totals:
     gpu_seconds: dict[str, float] = field(default_factory=dict)  # per GPU type
     jobs: int = 0
-
-    def add(self, by_type: Mapping[str, float]) -> None:
-        for gpu_type, value in by_type.items():
-            self.gpu_seconds[gpu_type] = self.gpu_seconds.get(gpu_type, 0.0) + value
 
     @property
     def total(self) -> float:
@@ -168,8 +171,7 @@ class Accumulator:
         self.by_partition: dict[str, Totals] = {}
         self.by_type = Totals()
         self.idle_by_account: dict[str, float] = {}
-        self.waits: WaitCounts = {}  # from _wait_lists in finish()
-        self._wait_lists: dict[str, array[int]] = {}  # 8 bytes a job, counted in finish()
+        self.waits: WaitCounts = {}
         self.states: dict[
             str, int
         ] = {}  # base state -> jobs counted (a dict: twice a Counter's speed)
@@ -266,7 +268,7 @@ class Accumulator:
         span = w_end - w_start
         step = self.step
         names_add = self.names.add
-        waits: dict[str, Callable[[int], None]] = {}
+        waits = self.waits
         states = self.states
         shapes = self._shapes
         use = self._use
@@ -286,10 +288,11 @@ class Accumulator:
                 names_add(account)
                 continue
             if submit is not None and w_start <= start < w_end:
-                append_wait = waits.get(partition)
-                if append_wait is None:
-                    append_wait = waits[partition] = self._wait_list(partition)
-                append_wait(start - submit if start > submit else 0)
+                counts = waits.get(partition)
+                if counts is None:
+                    counts = waits[partition] = {}
+                wait = start - submit if start > submit else 0
+                counts[wait] = counts.get(wait, 0) + 1
             # From here on, times are seconds into the window: epochs are past 2**30,
             # where CPython's integer arithmetic leaves its fast path; offsets are not.
             end = span if end is None or end > w_end else end - w_start
@@ -345,10 +348,6 @@ class Accumulator:
                 heapq.heapreplace(top, (float(gpu_seconds), self._seq, job_row, gpus, seconds))
         self.rows = max(self.rows, count_rows)
 
-    def _wait_list(self, partition: str) -> Callable[[int], None]:
-        waits = self._wait_lists.setdefault(partition, array("q"))
-        return waits.append
-
     def finish(self) -> None:
         """Fold the running totals into per-account/user/partition/type Totals and
         the timeline's bins (idempotent).
@@ -399,7 +398,6 @@ class Accumulator:
                 per_bin = bins.setdefault(gpu_type, [0] * self.bin_count)
                 for i, held in enumerate(jobs_per_bin):
                     per_bin[i] += count * held
-        self.waits = {part: dict(Counter(waits)) for part, waits in self._wait_lists.items()}
         self.bins = {t: [float(v) for v in per_bin] for t, per_bin in bins.items()}
 
     def top_jobs(self) -> list[TopJob]:
