@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 # The container harness settings (ansible.cfg is the one for real sites).
 export ANSIBLE_CONFIG := $(CURDIR)/ansible-harness.cfg
 
-.PHONY: help demo test test-fast test-kernel lint fix fix-format fix-docs fix-golden fix-templates unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli test-torchrun
+.PHONY: help demo test test-fast test-kernel lint fix fix-format fix-docs fix-golden fix-templates unit cluster-test cluster-up cluster-down venv host-deps image bench-converge bench-cli bench-exporter bench-health bench-report test-torchrun
 
 help:
 	@echo "make demo         bring up the local container cluster with our roles and run a 2-node job"
@@ -16,7 +16,7 @@ help:
 	@echo "make test-kernel  the kernel lane: md/XFS/NFS and Soft-RoCE on two qemu VMs (slow)"
 	@echo "make cluster-up   bring up the local cluster (make cluster-down removes it)"
 	@echo "make test-torchrun  the torchrun launcher with PyPI's torch in a venv on the shared volume (not in CI)"
-	@echo "make bench-converge / bench-cli   benchmarks (not part of CI)"
+	@echo "make bench-converge / bench-cli / bench-exporter / bench-health / bench-report   benchmarks (not part of CI)"
 
 venv:
 	@scripts/bootstrap-venv.sh
@@ -86,3 +86,12 @@ bench-converge: venv image
 
 bench-cli: venv
 	@python bench/cli/bench_cli.py
+
+bench-exporter: venv
+	@python bench/exporter/bench_exporter.py
+
+bench-health: venv
+	@python bench/health/bench_health.py
+
+bench-report: venv
+	@python bench/report/bench_report.py

@@ -31,7 +31,8 @@ if compgen -G "tests/cluster/test_*.py" >/dev/null; then
   log "end-to-end tests passed in $(( $(date +%s) - t )) s"
 fi
 
-# Last on the live cluster, because it grows it: add gpu3 with --limit.
+# Last on the live cluster, because it grows it: add gpu3 with --limit, then
+# the node-failure test, which needs gpu3 as the spare.
 log "adding a node with site.yml --limit"
 t=$(date +%s)
 pytest tests/cluster_scaling -q -p no:cacheprovider

@@ -142,10 +142,17 @@ class RunState:
 
 def failure_message(res: dict[str, Any]) -> str:
     """The most useful line of a failed task's result."""
+    # A role's argument validation says "Validation of arguments failed:" and
+    # lists what is wrong (the variable names) in argument_errors.
+    errors = res.get("argument_errors")
+    if isinstance(errors, list) and errors:
+        return "; ".join(" ".join(str(e).split()) for e in errors)[:300]
     for key in ("msg", "stderr", "reason"):
         value = res.get(key)
         if isinstance(value, str) and value.strip():
             text = value.strip().splitlines()
+            if key == "msg" and text[0].endswith(":") and len(text) > 1:
+                return " ".join(line.strip() for line in text[:3])[:300]  # the heading says little
             return (text[0] if key == "msg" else text[-1])[:300]
     if isinstance(res.get("results"), list):
         for item in res["results"]:

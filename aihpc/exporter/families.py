@@ -230,6 +230,10 @@ class Values:
             self.samples.setdefault(name, []).append((labels, float(value)))
 
     def counts(self, name: str, counter: Mapping[Any, int]) -> None:
+        # Present even when empty (no drained node, no pending job): the family
+        # is then served with its HELP and TYPE, so Prometheus knows it exists.
+        # Only a failing command leaves its families out altogether.
+        self.samples.setdefault(name, [])
         for key, value in sorted(counter.items()):
             self.add(name, key if isinstance(key, tuple) else (key,), value)
 
@@ -238,7 +242,7 @@ class Values:
             self.samples.setdefault(name, []).extend(samples)
 
     def series(self) -> list[tuple[Family, Samples]]:
-        """Families in FAMILIES order; a family with no samples is left out."""
+        """Families in FAMILIES order; a family whose command failed is left out."""
         return [(f, self.samples[f.name]) for f in FAMILIES if f.name in self.samples]
 
 

@@ -9,7 +9,6 @@ format options (not recorded from a live controller).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aihpc.errors import ClusterError
@@ -26,10 +25,11 @@ class JobPriority:
     qos: float  # weighted: factor x PriorityWeightQOS
 
 
-def sprio_argv(job_ids: Iterable[str] = ()) -> list[str]:
-    argv = ["sprio", "--noheader", f"--format={SPRIO_FORMAT}"]
-    ids = ",".join(job_ids)
-    return [*argv, f"--jobs={ids}"] if ids else argv
+def sprio_argv() -> list[str]:
+    """Every pending job's priority, one call. Not `--jobs=`: Slurm 24.11.5's
+    sprio prints the rows and then fails with "Invalid job id" (exit 1) for
+    jobs it has just printed (seen on the local cluster); filter the rows."""
+    return ["sprio", "--noheader", f"--format={SPRIO_FORMAT}"]
 
 
 def parse_sprio(text: str) -> list[JobPriority]:

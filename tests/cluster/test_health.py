@@ -16,6 +16,7 @@ Node state is read through aihpc.slurm.nodes (the one parser of that output).
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Iterator
 
@@ -51,7 +52,7 @@ def on_node(command: str, timeout: float = 60) -> str:
 
 
 def node() -> NodeInfo:
-    out = jobs.ssh_root(" ".join(show_nodes_argv(NODE)))
+    out = jobs.ssh_root(shlex.join(show_nodes_argv(NODE)))
     (info,) = parse_nodes(json.loads(out))
     return info
 
@@ -89,7 +90,7 @@ def restore_gpu() -> None:
 
 
 def scontrol(*args: str) -> None:
-    jobs.ssh_root(" ".join(["scontrol", "update", f"NodeName={NODE}", *args]))
+    jobs.ssh_root(shlex.join(["scontrol", "update", f"NodeName={NODE}", *args]))
 
 
 def wait_health_drain() -> NodeInfo:

@@ -27,15 +27,17 @@ require_live_cluster()
 NODES = ["ctl1", "gpu1", "gpu2"]
 RECORD = "/var/log/aihpc/gpu-jobs.tsv"
 # Reads one JSON request {path, params} on stdin, prints Prometheus's JSON answer.
+# GET: /api/v1/targets and /api/v1/metadata answer GET only (POST is 405).
 _QUERY = """
 import json, sys, urllib.parse, urllib.request
 req = json.load(sys.stdin)
-data = urllib.parse.urlencode(req["params"], doseq=True).encode()
+query = urllib.parse.urlencode(req["params"], doseq=True)
+url = "http://127.0.0.1:9090" + req["path"] + "?" + query
 try:
-    with urllib.request.urlopen("http://127.0.0.1:9090" + req["path"], data=data, timeout=30) as r:
+    with urllib.request.urlopen(url, timeout=30) as r:
         print(r.read().decode())
 except urllib.error.HTTPError as e:
-    print(e.read().decode())
+    print(e.read().decode() or json.dumps({"status": "error", "error": f"HTTP {e.code}"}))
 """
 
 

@@ -105,30 +105,49 @@ def clean_queue() -> Iterator[None]:
 
 
 def shares() -> dict[str, ShareInfo]:
-    rows = parse_sshare(json.loads(jobs.ssh_root(" ".join(sshare_argv()))))
+    rows = parse_sshare(json.loads(jobs.ssh_root(shlex.join(sshare_argv()))))
     return {r.name: r for r in rows if r.kind == "account"}
 
 
+def _tree_settled(now: dict[str, ShareInfo], accounts: tuple[str, ...]) -> bool:
+    """The plugin's last pass saw the current raw usage: each account's normalised
+    usage is its share of the root's raw usage (until then it shows the old pass)."""
+    root = now["root"].raw_usage or 0
+    for name in accounts:
+        raw, normalized = now[name].raw_usage or 0, now[name].usage_normalized or 0.0
+        if not raw or not root or abs(normalized - raw / root) > 0.02 * raw / root:
+            return False
+    return True
+
+
 def test_shares_three_to_one_rank_pending_jobs() -> None:
+    # Start both groups from no usage, whatever earlier runs left on this cluster.
+    jobs.ssh_root("sacctmgr -i modify account where name=physics,biology set RawUsage=0")
     used = [
         sbatch("bob", "--account=physics", "--gres=gpu:1", "--time=5", script="sleep 15"),
         sbatch("carol", "--account=biology", "--gres=gpu:1", "--time=5", script="sleep 15"),
     ]
     for job_id in used:
         wait_completed(job_id)
-    # Usage reaches the priority plugin on its next pass (PriorityCalcPeriod=1).
+    # Usage reaches the fair-share tree on the plugin's next pass
+    # (PriorityCalcPeriod=1): raw usage is recorded first, the effective usage
+    # that ranks accounts only then.
     jobs.wait_for(
-        "fair-share usage of physics and biology",
-        lambda: (
-            True if all((shares()[a].raw_usage or 0) > 0 for a in ("physics", "biology")) else None
-        ),
+        "the fair-share tree recalculated with physics's and biology's usage",
+        lambda: True if _tree_settled(shares(), ("physics", "biology")) else None,
         timeout=150,
     )
     now = shares()
-    assert now["physics"].raw_shares == 3 and now["biology"].raw_shares == 1
-    assert now["physics"].fairshare_factor is not None
-    assert now["biology"].fairshare_factor is not None
-    assert now["physics"].fairshare_factor > now["biology"].fairshare_factor, now
+    physics_acct, biology_acct = now["physics"], now["biology"]
+    assert physics_acct.raw_shares == 3 and biology_acct.raw_shares == 1
+    # Fair Tree ranks sibling accounts by Level FS = normalised shares /
+    # effective usage. Both used about the same (one GPU for 15 s each), so
+    # physics's level is about three times biology's.
+    assert physics_acct.fairshare_level is not None and biology_acct.fairshare_level is not None
+    ratio = physics_acct.fairshare_level / biology_acct.fairshare_level
+    usage_ratio = (biology_acct.raw_usage or 0) / (physics_acct.raw_usage or 1)
+    assert 0.8 < usage_ratio < 1.25, now
+    assert 2.4 < ratio < 3.75, (ratio, now)
 
     # Hold every node, then queue one job per group behind it.
     blocker = sbatch(
@@ -140,7 +159,9 @@ def test_shares_three_to_one_rank_pending_jobs() -> None:
     pending = queue(physics, biology)
     assert all(pending[j].state == "PENDING" for j in (physics, biology)), pending
     ranks = {
-        p.job_id: p for p in parse_sprio(jobs.ssh_root(" ".join(sprio_argv([physics, biology]))))
+        p.job_id: p
+        for p in parse_sprio(jobs.ssh_root(shlex.join(sprio_argv())))
+        if p.job_id in (physics, biology)
     }
     assert ranks[physics].fairshare > ranks[biology].fairshare, ranks
     assert ranks[physics].priority > ranks[biology].priority, ranks

@@ -2,8 +2,8 @@
 
 Needs a spare compute node: the killed node is excluded from the requeued
 job (ExcNodeList), so two other healthy nodes must exist. Run it after the
-add-node test (tests/cluster_scaling/test_add_node.py, which pytest runs first) has added gpu3; it skips with a clear
-message otherwise. The killed container is started again at the end and
+add-node test (test_add_node.py here, which pytest runs first) has added
+gpu3; it skips with a clear message otherwise. The killed container is started again at the end and
 comes back through ReturnToService=2.
 
 Also: a program error fails fast (one run, traceback at the end of `aihpc

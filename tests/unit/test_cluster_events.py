@@ -78,3 +78,19 @@ def test_failure_message_picks_the_useful_line() -> None:
         == "item 2"
     )
     assert failure_message({"rc": 3}) == "rc=3"
+
+
+def test_argument_validation_names_the_variable() -> None:
+    """ansible-core's validate_argument_spec result: the heading alone names nothing."""
+    error = (
+        "argument 'slurm_pam_adopt_enabled' is of type <class 'str'> and we were "
+        "unable to convert to bool: The value 'sometimes' is not a valid boolean."
+    )
+    res = {
+        "failed": True,
+        "msg": "Validation of arguments failed:\n" + error,
+        "argument_errors": [error],
+    }
+    assert failure_message(res) == error
+    del res["argument_errors"]
+    assert failure_message(res) == "Validation of arguments failed: " + error

@@ -158,7 +158,9 @@ def test_dev_dependencies_are_imported_or_tools() -> None:
     }
     imported = _imported_top_levels()
     unused = sorted(
-        d for d in dev - DEV_TOOLS.keys() if IMPORT_NAMES.get(d, d.replace("-", "_")) not in imported
+        d
+        for d in dev - DEV_TOOLS.keys()
+        if IMPORT_NAMES.get(d, d.replace("-", "_")) not in imported
     )
     assert unused == [], f"dev dependencies nothing imports or runs: {unused}"
     # Every optional feature's dependency is in dev too, so its tests run.

@@ -33,7 +33,7 @@ class FakeSlurm:
         self.calls: list[list[str]] = []
         self.envs: list[dict[str, str] | None] = []
 
-    def runner(self, argv: list[str], timeout: float) -> Completed:
+    def runner(self, argv: list[str], _timeout: float) -> Completed:
         self.calls.append(argv)
         if argv[:3] == ["scontrol", "show", "nodes"]:
             return Completed(0, NODES_JSON.read_text(), "")
@@ -43,7 +43,7 @@ class FakeSlurm:
 
     @contextmanager
     def streamer(
-        self, argv: list[str], timeout: float, env: dict[str, str] | None
+        self, argv: list[str], _timeout: float, env: dict[str, str] | None
     ) -> Iterator[Iterator[str]]:
         self.calls.append(argv)
         self.envs.append(env)

@@ -41,7 +41,8 @@ def test_json_report(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert sum(line.startswith("sacct ") for line in calls) == 1
 
 
-def test_csv_report_is_one_long_table(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_csv_report_is_one_long_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["report", *WINDOW, "--format", "csv"], capsys)
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
@@ -56,7 +57,8 @@ def test_csv_report_is_one_long_table(slurm: Path, capsys: pytest.CaptureFixture
     assert float(found[("money_gpu_type", "h100", "break_even_utilisation")]) == 0.4
 
 
-def test_table_report(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_table_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["report", *WINDOW], capsys)
     assert code == 0
     assert "GPU-hours by account" in out and "physics" in out and "4.11" in out
@@ -64,8 +66,9 @@ def test_table_report(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "no GPU metrics" in out
 
 
+@pytest.mark.usefixtures("slurm")
 def test_html_report_is_self_contained_with_svg_plots(
-    slurm: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "report.html"
     code, _, err = run_cli(["report", *WINDOW, "--format", "html", "-o", str(target)], capsys)
@@ -77,9 +80,10 @@ def test_html_report_is_self_contained_with_svg_plots(
     assert "physics" in page and "maint-dec" in page
 
 
+@pytest.mark.usefixtures("slurm")
 @pytest.mark.parametrize("fmt", ["table", "json", "csv", "html"])
 def test_public_view_names_no_user_account_or_job(
-    fmt: str, slurm: Path, capsys: pytest.CaptureFixture[str]
+    fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run_cli(["report", *WINDOW, "--public", "--format", fmt], capsys)
     assert code == 0, err
@@ -113,8 +117,9 @@ def test_bad_input_exits_2_and_calls_nothing(
     assert not slurm.exists()
 
 
+@pytest.mark.usefixtures("slurm")
 def test_a_bad_price_table_names_the_file(
-    slurm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     profile = tmp_path / "bad.yaml"
     profile.write_text("schema: 1\nprices: [1, 2]\n")
@@ -133,7 +138,8 @@ def test_sacct_failure_is_a_cluster_error(
     assert code == 1 and "sacct failed (exit 1): slurmdbd unreachable" in err
 
 
-def test_help_loads_nothing_heavy_and_json_needs_no_plotting(slurm: Path) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_help_loads_nothing_heavy_and_json_needs_no_plotting() -> None:
     from tests.unit.test_lazy_imports import _imported, _top_level
 
     for command in ("report", "stats"):

@@ -20,12 +20,6 @@ def test_parse() -> None:
 
 
 def test_argv() -> None:
-    assert sprio_argv(["1", "2"]) == [
-        "sprio",
-        "--noheader",
-        "--format=%i|%u|%Y|%F|%Q",
-        "--jobs=1,2",
-    ]
     assert sprio_argv() == ["sprio", "--noheader", "--format=%i|%u|%Y|%F|%Q"]
 
 

@@ -54,7 +54,8 @@ def test_finished_job_with_steps(slurm: Path, capsys: pytest.CaptureFixture[str]
     assert slurm.read_text().count("sacct ") == 1
 
 
-def test_sweep_tasks_and_one_failed_task(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_sweep_tasks_and_one_failed_task(capsys: pytest.CaptureFixture[str]) -> None:
     data = stats_json(capsys, "300")
     states = [(a["job_id"], a["state"], a["exit_code"]) for a in data["allocations"]]
     assert states == [
@@ -67,7 +68,8 @@ def test_sweep_tasks_and_one_failed_task(slurm: Path, capsys: pytest.CaptureFixt
     assert task["max_rss_bytes"] == 262144 * 1024
 
 
-def test_running_job_text(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_running_job_text(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["stats", "400"], capsys)
     assert code == 0
     assert "RUNNING" in out and "GPUs 4 (untyped)" in out and "GPU-hours 0.133" in out
@@ -76,7 +78,8 @@ def test_running_job_text(slurm: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "no GPU metrics" in out
 
 
-def test_unknown_job_and_bad_id(slurm: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_unknown_job_and_bad_id(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["stats", "999"], capsys)
     assert code == 1 and "sacct knows no job 999" in err
     code, _, err = run_cli(["stats", "12;rm"], capsys)
@@ -146,9 +149,8 @@ def prometheus() -> Iterator[str]:
     server.server_close()
 
 
-def test_gpu_usage_from_prometheus(
-    slurm: Path, prometheus: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("slurm")
+def test_gpu_usage_from_prometheus(prometheus: str, capsys: pytest.CaptureFixture[str]) -> None:
     data = stats_json(capsys, "201", "--prometheus", prometheus)
     [job] = data["allocations"]
     usage = {u["gpu"]: u for u in job["gpu_usage"]}
@@ -161,8 +163,9 @@ def test_gpu_usage_from_prometheus(
     assert "GPU 0 on gpu1: utilisation mean 60.0% max 90%, memory peak 4096 MiB" in out
 
 
+@pytest.mark.usefixtures("slurm")
 def test_prometheus_without_series_or_down(
-    slurm: Path, prometheus: str, capsys: pytest.CaptureFixture[str]
+    prometheus: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = stats_json(capsys, "300_0", "--prometheus", prometheus)
     assert "no DCGM_FI_DEV_GPU_UTIL series labelled hpc_job=301" in data["gpu_metrics_note"]
@@ -170,11 +173,9 @@ def test_prometheus_without_series_or_down(
     assert data["gpu_metrics_note"].startswith("no GPU metrics: Prometheus at http://127.0.0.1:9")
 
 
+@pytest.mark.usefixtures("slurm")
 def test_idle_allocated_gpu_hours_per_account(
-    slurm: Path,
     prometheus: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run_cli(

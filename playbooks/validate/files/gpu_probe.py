@@ -18,4 +18,4 @@ for dev in sorted(glob.glob("/dev/nvidia[0-9]*"), key=lambda p: int(p[len("/dev/
     print(dev, how)
 if shutil.which("nvidia-smi"):
     listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout
-    print("SMI_GPUS=%d" % sum(1 for line in listed.splitlines() if line.startswith("GPU ")))
+    print(f"SMI_GPUS={sum(1 for line in listed.splitlines() if line.startswith('GPU '))}")
