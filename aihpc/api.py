@@ -55,11 +55,12 @@ def load(
     """Validate a spec with all layers; raises SpecError (exit 2) on any problem.
 
     `preview` (a dry run): without a cluster profile, assume and say so in
-    `loaded.notices` instead of failing.
+    `loaded.notices` instead of failing. The account and QOS are checked for
+    the current user against the profile's policy.
     """
     from aihpc.spec.loader import load_spec
 
-    return load_spec(spec_file, overrides, environ=environ, preview=preview)
+    return load_spec(spec_file, overrides, environ=environ, preview=preview, user=current_user())
 
 
 def plan(

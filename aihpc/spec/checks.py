@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aihpc.errors import SpecIssue
 from aihpc.spec import slurmtime, templates
+from aihpc.spec.access import Access, check_access
 from aihpc.spec.locate import Locator
 from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
 from aihpc.spec.profile import ClusterProfile
@@ -204,9 +205,11 @@ def run(
     profile: ClusterProfile | None,
     *,
     preview: bool = False,
+    user: str | None = None,
 ) -> list[SpecIssue]:
     """All checks of a validated, resolved spec. `preview` (dry run without a
-    profile) lets profile placeholders such as {shared} stay unexpanded."""
+    profile) lets profile placeholders such as {shared} stay unexpanded. With
+    `user`, the account and QOS are checked against the profile's policy."""
     issues: list[SpecIssue] = []
     if (spec.script is None) == (spec.module is None):
         both = spec.script is not None
@@ -254,4 +257,8 @@ def run(
         issues.extend(_check_placeholders(spec, profile, locate))
     if profile is not None:
         issues.extend(check_resources(Resources.of(spec), profile, locate))
+        if user is not None:
+            partition = spec.partition or profile.default_partition
+            wanted = Access(user, partition, spec.account, spec.qos, spec.time)
+            issues.extend(check_access(wanted, profile, locate))
     return issues

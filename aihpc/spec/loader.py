@@ -95,8 +95,12 @@ def load_spec(
     profile: ClusterProfile | None = None,
     use_profile: bool = True,
     preview: bool = False,
+    user: str | None = None,
 ) -> LoadedSpec:
     """Read, merge, validate and check a spec. Raises SpecError/UsageError/ProfileError.
+
+    `user` (who submits; the caller knows, this layer does not ask the OS):
+    the account and QOS are checked against the profile's `policy` for them.
 
     `preview` (submit --dry-run): without a cluster profile, assume instead of
     failing and say what was assumed in `notices`.
@@ -115,7 +119,7 @@ def load_spec(
     except Invalid as exc:
         raise SpecError(issues_from_validation(exc, locate)) from None
     resolved = resolve(spec, locate)
-    issues = checks.run(spec, resolved, locate, profile, preview=preview)
+    issues = checks.run(spec, resolved, locate, profile, preview=preview, user=user)
     if issues:
         raise SpecError(sort_issues(issues))
     update: dict[str, Any] = {}

@@ -17,11 +17,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aihpc.errors import ProfileError
 from aihpc.spec import yamlsafe
 from aihpc.spec.model import ENV_KEY_RE
-from aihpc.spec.typed import Bool, Int, Invalid, ListOf, MapOf, Model, Nested, Str, spec_field
+from aihpc.spec.typed import (
+    Bool,
+    Int,
+    Invalid,
+    Kind,
+    ListOf,
+    MapOf,
+    Model,
+    Nested,
+    Optional,
+    Problem,
+    Str,
+    spec_field,
+)
 
 DEFAULT_PROFILE_PATH = "/etc/aihpc/cluster.yaml"
 PROFILE_ENV = "AIHPC_CLUSTER_PROFILE"
@@ -52,6 +66,67 @@ class Network(_Open):
 
 
 @dataclass(frozen=True)
+class NullIsEmpty(Kind):
+    """A section that may be absent, null or empty: null reads as the empty value,
+    so a profile written before the section existed (or with nothing in it) loads."""
+
+    inner: Kind
+    empty: Any  # a callable making the empty value (dict, list, a model class)
+
+    def check(self, value: Any, path: tuple[str | int, ...], out: list[Problem]) -> Any:
+        return self.empty() if value is None else self.inner.check(value, path, out)
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return Optional(self.inner).schema(defs)
+
+
+Names = NullIsEmpty(ListOf(Str()), list)
+
+
+@dataclass(frozen=True)
+class QosPolicy(_Open):
+    # Kept as written: a max_wall we cannot read is Slurm's business, not a reason
+    # to refuse every submit (checks parse it and skip what they cannot read).
+    max_wall: str | None = spec_field(Optional(Str()), None, description="null: no limit.")
+    preemptible: bool = spec_field(Bool(), False)
+
+
+@dataclass(frozen=True)
+class UserPolicy(_Open):
+    default_account: str | None = spec_field(Optional(Str()), None)
+    # account -> QOS allowed there; None (the whole map, or one account's list):
+    # not managed here, Slurm decides.
+    accounts: dict[str, list[str] | None] | None = spec_field(
+        Optional(MapOf(Optional(ListOf(Str())))), None
+    )
+
+
+@dataclass(frozen=True)
+class PartitionPolicy(_Open):
+    allow_accounts: list[str] = spec_field(Names, factory=list, description="[]: open to all.")
+    allow_qos: list[str] = spec_field(Names, factory=list, description="[]: open to all.")
+    qos: str | None = spec_field(Optional(Str()), None, description="The partition QOS.")
+
+
+@dataclass(frozen=True)
+class Policy(_Open):
+    """The accounting policy the slurm role wrote, for submit-time checks."""
+
+    accounts: list[str] = spec_field(Names, factory=list)
+    qos: dict[str, QosPolicy] = spec_field(
+        NullIsEmpty(MapOf(NullIsEmpty(Nested(QosPolicy), QosPolicy)), dict), factory=dict
+    )
+    # A user listed as null is not checked, like a user who is not listed.
+    users: dict[str, UserPolicy | None] = spec_field(
+        NullIsEmpty(MapOf(Optional(Nested(UserPolicy))), dict), factory=dict
+    )
+    partitions: dict[str, PartitionPolicy] = spec_field(
+        NullIsEmpty(MapOf(NullIsEmpty(Nested(PartitionPolicy), PartitionPolicy)), dict),
+        factory=dict,
+    )
+
+
+@dataclass(frozen=True)
 class ClusterProfile(_Open):
     schema_: int = spec_field(Int(), alias="schema")
     cluster: str = spec_field(Str())
@@ -60,6 +135,8 @@ class ClusterProfile(_Open):
     partitions: dict[str, Partition] = spec_field(MapOf(Nested(Partition)))
     shared_dirs: dict[str, str] = spec_field(MapOf(Str()), factory=dict)
     network: Network = spec_field(Nested(Network), factory=Network)
+    # Absent in profiles written before the slurm role wrote it: then nothing is checked.
+    policy: Policy = spec_field(NullIsEmpty(Nested(Policy), Policy), factory=Policy)
     path: str = spec_field(Str(), "", description="File this profile was read from.")
 
 

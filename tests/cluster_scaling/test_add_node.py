@@ -43,7 +43,9 @@ def playbook(inventory: Path, name: str, *extra: str) -> None:
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 
-@pytest.fixture(scope="module")
+# Session scope: gpu3 stays until the whole lane ends, so the node-failure
+# test after this module has its spare node.
+@pytest.fixture(scope="session")
 def grown_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     inv = tmp_path_factory.mktemp("inv") / "local"
     shutil.copytree(ROOT / "inventories" / "local", inv)

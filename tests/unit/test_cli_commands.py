@@ -423,5 +423,5 @@ def test_checks_only_check() -> None:
     from aihpc.spec import checks
 
     params = list(inspect.signature(checks.run).parameters)
-    assert params == ["spec", "resolved", "locate", "profile", "preview"]
+    assert params == ["spec", "resolved", "locate", "profile", "preview", "user"]
     assert inspect.signature(checks.run).return_annotation == "list[SpecIssue]"

@@ -211,7 +211,53 @@ CASES: list[tuple[str, str | bytes, list[str], str, int, str]] = [
     ("override-bad", VALID, ["-o", "nodes=0"], "nodes", 1, "greater than 0"),
     ("override-unknown", VALID, ["-o", "nodez=1"], "nodez", 1, "did you mean 'nodes'"),
     ("override-alias", VALID, ["-o", "args=[&a x, *a]"], "args", 1, "aliases"),
+    # the profile's policy (POLICY below) for user alice
+    ("account-unknown", VALID + "account: reserch\n", [], "account", 6, "did you mean"),
+    (
+        "qos-not-on-account",
+        VALID + "account: physics\nqos: high\n",
+        [],
+        "qos",
+        7,
+        "allowed there: normal, debug",
+    ),
+    (
+        "partition-account",
+        VALID + "account: biology\n",
+        [],
+        "account",
+        6,
+        "does not allow account 'biology'",
+    ),
+    ("qos-max-wall", VALID + "qos: debug\ntime: '01:00:00'\n", [], "time", 7, "MaxWall"),
 ]
+
+# Shaped as the slurm role writes it (tests/golden/rendered/local/cluster.yaml).
+POLICY = """\
+policy:
+  accounts: [biology, physics, research]
+  qos:
+    normal: {max_wall: null, preemptible: false}
+    high: {max_wall: 1-00:00:00, preemptible: false}
+    debug: {max_wall: "00:30:00", preemptible: false}
+  users:
+    alice:
+      default_account: research
+      accounts:
+        research: [normal, high, debug]
+        physics: [normal, debug]
+        biology: [normal]
+  partitions:
+    gpu: {allow_accounts: [research, physics], allow_qos: [], qos: null}
+"""
+
+
+@pytest.fixture
+def profile_file(profile_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared profile plus a policy, submitted as alice (getpass reads LOGNAME first)."""
+    profile_file.write_text(profile_file.read_text() + POLICY)
+    monkeypatch.setenv("LOGNAME", "alice")
+    return profile_file
 
 
 @pytest.fixture

@@ -41,7 +41,10 @@ def _reserve_value(value: Any, auto: int, host: str, name: str) -> int:
 def auto_core_spec(spec: Mapping[str, Any]) -> int:
     if not _is_gpu_node(spec):
         return 0
-    return _CORES_PER_SOCKET_RESERVED * int(spec["params"].get("Sockets", 1))
+    reserve = _CORES_PER_SOCKET_RESERVED * int(spec["params"].get("Sockets", 1))
+    cpus = int(spec["params"].get("CPUs", 0) or 0)
+    # A small node (a test VM, a container) keeps at most a quarter of its CPUs back.
+    return min(reserve, cpus // 4) if cpus else reserve
 
 
 def auto_mem_spec(spec: Mapping[str, Any]) -> int:
@@ -49,7 +52,8 @@ def auto_mem_spec(spec: Mapping[str, Any]) -> int:
     if not _is_gpu_node(spec) or real <= 0:
         return 0
     share = real * _MEM_RESERVED_PERCENT // 100
-    return min(max(share, _MEM_RESERVED_MIN_MIB), _MEM_RESERVED_MAX_MIB)
+    # The floor never takes more than a quarter of a small node's memory.
+    return min(max(share, _MEM_RESERVED_MIN_MIB), _MEM_RESERVED_MAX_MIB, real // 4)
 
 
 def slurm_node_reserve(

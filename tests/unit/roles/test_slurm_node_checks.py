@@ -77,6 +77,18 @@ def test_memory_reserve_is_clamped_and_overridable() -> None:
     assert out["own"]["MemSpecLimit"] == 30000
 
 
+def test_a_small_gpu_node_keeps_at_most_a_quarter_back() -> None:
+    """A 2-CPU, 2000 MB node (a test container): 2 cores and the 4 GiB floor
+    would be more than the node has; a quarter of each is the most taken."""
+    tiny = {**H100, "slurm_node_params": {"CPUs": 2, "RealMemory": 2000}}
+    vm = {**H100, "slurm_node_params": {"CPUs": 16, "Sockets": 2, "RealMemory": 12000}}
+    out = {s["name"]: s["params"] for s in specs({"tiny": tiny, "vm": vm})}
+    assert "CoreSpecCount" not in out["tiny"]  # 2 // 4 = 0: nothing kept back
+    assert out["tiny"]["MemSpecLimit"] == 500
+    assert out["vm"]["CoreSpecCount"] == 4  # 2 per socket, within 16 // 4
+    assert out["vm"]["MemSpecLimit"] == 3000  # the 4096 floor capped at 12000 // 4
+
+
 def test_reserve_refuses_a_bad_value_naming_host_and_variable() -> None:
     bad = {**H100, "slurm_node_mem_spec_limit": "lots"}
     with pytest.raises(AnsibleFilterError, match="host h100-09: slurm_node_mem_spec_limit"):
