@@ -13,10 +13,6 @@ ALLOWED_CI_SKIPS: dict[str, str] = {
     # The torchrun lane downloads PyPI's torch (3.8 GB) for the nodes and is
     # its own make target (make test-torchrun), not part of `make test`.
     "tests/cluster/test_torchrun_launcher.py": "slow lane: make test-torchrun",
-    # Written for issue 15, not yet passing here (the killed node's spare, gpu3,
-    # must outlive the add-node module): AIHPC_NODE_FAILURE_TEST=1 runs it.
-    "tests/cluster_scaling/test_node_failure.py::"
-    "test_node_death_requeues_and_resumes_identically": "issue 15 open: not passing yet",
 }
 _ci_skips: list[str] = []
 

@@ -3,8 +3,14 @@
 Needs a spare compute node: the killed node is excluded from the requeued
 job (ExcNodeList), so two other healthy nodes must exist. Run it after the
 add-node test (test_add_node.py here, which pytest runs first) has added
-gpu3; it skips with a clear message otherwise. The killed container is started again at the end and
-comes back through ReturnToService=2.
+gpu3; it skips with a clear message otherwise. The killed container is
+started again at the end and comes back through ReturnToService=1 (a node
+DOWN for not responding returns when its slurmd registers).
+
+The local inventory sets SlurmdTimeout=60 and cred_expire=30: the job
+requeues itself seconds after the kill (its own probe, not Slurm, finds the
+dead slurmd), then waits for Slurm to set the node DOWN and for cred_expire,
+about 1.5 minutes in all here (300 s + 120 s at Slurm's defaults).
 
 Also: a program error fails fast (one run, traceback at the end of `aihpc
 logs`), and `--resume-from` continues a failed job and refuses another
@@ -14,7 +20,6 @@ user's.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
@@ -69,10 +74,6 @@ def last_step(log: str) -> int:
     return int(found[-1]) if found else 0
 
 
-@pytest.mark.skipif(
-    os.environ.get("AIHPC_NODE_FAILURE_TEST") != "1",
-    reason="not yet passing here (issue 15 open); AIHPC_NODE_FAILURE_TEST=1 runs it",
-)
 def test_node_death_requeues_and_resumes_identically() -> None:
     if len(idle_nodes()) < 3:
         pytest.skip("needs 3 idle compute nodes (a spare for the requeue): run after add-node")
@@ -95,6 +96,8 @@ def test_node_death_requeues_and_resumes_identically() -> None:
         log = wait_log(job.job_id, "after node_failure", timeout=120, batch=True)
         requeued_at = time.time()
         assert f"node {victim} is unhealthy" in log, log
+        # Found by the job's own probe of slurmd, before slurmctld has noticed.
+        assert f"slurmd at {victim}:" in log and "unreachable" in log, log
         assert "restart 1 of 3" in log
         wait_log(job.job_id, "resumed from step", timeout=600)
         resumed_at = time.time()
@@ -116,7 +119,7 @@ def test_node_death_requeues_and_resumes_identically() -> None:
         f"node failure: kill->requeue {requeued_at - killed_at:.1f}s, "
         f"kill->resume {resumed_at - killed_at:.1f}s, steps repeated {repeated}"
     )
-    # The killed node returns (ReturnToService=2) once its slurmd re-registers.
+    # The killed node returns (ReturnToService=1) once its slurmd re-registers.
     wait_for(f"{victim} back", lambda: True if victim in idle_nodes() else None, timeout=300)
 
 

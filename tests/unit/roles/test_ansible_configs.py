@@ -89,6 +89,10 @@ def test_role_scenarios_get_the_base_config(role: str, monkeypatch: pytest.Monke
     defaults = data["ansible"]["cfg"]["defaults"]
     assert Path(defaults["roles_path"]).resolve() == REPO / "roles"
     assert Path(defaults["collections_path"]).resolve() == REPO / "collections"
+    # What ansible-compat exports would otherwise win over the cfg.
+    assert (
+        Path(data["ansible"]["env"]["ANSIBLE_COLLECTIONS_PATH"]).resolve() == REPO / "collections"
+    )
     assert defaults["host_key_checking"] is False
     assert data["ansible"]["env"]["AIHPC_LOCAL_PREFIX"].startswith("aihpc-")
     assert (

@@ -24,7 +24,7 @@ from tests.unit.conftest import FIXTURES, REPO
 COLLECTION = REPO / "collections" / "ansible_collections" / "aihpc" / "packages"
 MODULE = COLLECTION / "plugins" / "modules" / "dpkg_status.py"
 DATA = FIXTURES / "dpkg_query"
-ROLES_USING_IT = ["aihpc", "common", "munge", "slurm"]
+ROLES_USING_IT = ["aihpc", "common", "monitoring", "munge", "slurm"]
 
 dpkg_status = load_source("dpkg_status", MODULE)
 
@@ -85,6 +85,63 @@ def test_module_replays_the_recording(tmp_path: Path) -> None:
     assert result["changed"] is False
     assert result["installed"] == ["bash", "coreutils"]
     assert result["missing"] == ["no-such-package-aihpc"]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ([], False),
+        # What debootstrap leaves: a lock and a partial/ directory, no index.
+        (["lock", "partial/"], False),
+        (["deb.debian.org_debian_dists_trixie_InRelease"], True),
+        (["mirror_debian_dists_bookworm_Release", "mirror_debian_dists_bookworm_Release.gpg"], True),
+    ],
+)
+def test_module_reports_whether_apt_has_any_index(
+    files: list[str], expected: bool, tmp_path: Path
+) -> None:
+    """A fresh image's new lists/ directory satisfies cache_valid_time by its mtime
+    alone; apt_indexes is what makes the roles refresh anyway (CI's monitoring
+    scenario failed with 'No package matching' on such an image)."""
+    _fake_dpkg_query(tmp_path, "recorded-debian12", rc=1)
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    for name in files:
+        if name.endswith("/"):
+            (lists / name).mkdir()
+        else:
+            (lists / name).write_text("")
+    result = run_module_ok(MODULE, {"names": ["bash"], "lists_dir": str(lists)}, tmp_path)
+    assert result["apt_indexes"] is expected
+
+
+def test_every_apt_refresh_notices_a_fresh_image() -> None:
+    """Each apt task that trusts cache_valid_time also refreshes when no index
+    exists, from dpkg_status's apt_indexes or a find of the lists directory."""
+    import yaml
+
+    for tasks_file in sorted((REPO / "roles").glob("*/tasks/*.yml")):
+        for task in _tasks(yaml.safe_load(tasks_file.read_text()) or []):
+            args = task.get("ansible.builtin.apt")
+            if not isinstance(args, dict) or "cache_valid_time" not in args:
+                continue
+            valid = str(args["cache_valid_time"])
+            assert "apt_indexes" in valid or "_apt_lists.matched" in valid, (
+                f"{tasks_file.relative_to(REPO)}: {task.get('name')}: cache_valid_time {valid!r} "
+                "trusts the mtime of a fresh image's empty lists/ directory"
+            )
+
+
+def _tasks(items: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Every task, including those inside block/rescue/always."""
+    found: list[dict[str, object]] = []
+    for item in items:
+        found.append(item)
+        for key in ("block", "rescue", "always"):
+            inner = item.get(key)
+            if isinstance(inner, list):
+                found.extend(_tasks(inner))
+    return found
 
 
 def test_module_fails_on_a_dpkg_error(tmp_path: Path) -> None:

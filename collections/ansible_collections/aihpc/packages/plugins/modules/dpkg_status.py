@@ -15,6 +15,8 @@ description:
   - A package counts as installed only in dpkg's C(installed) state. C(config-files)
     (removed, not purged), C(unpacked), C(half-configured) and the rest are missing, so apt
     runs and finishes them.
+  - Also reports I(apt_indexes), whether apt has downloaded any index yet. With I(names)
+    empty it reports only that, and runs nothing.
   - Never changes anything; supports check mode.
 options:
   names:
@@ -22,6 +24,10 @@ options:
     type: list
     elements: str
     required: true
+  lists_dir:
+    description: Where apt keeps its downloaded indexes; only tests change it.
+    type: path
+    default: /var/lib/apt/lists
 author: aihpc
 """
 
@@ -34,6 +40,10 @@ EXAMPLES = r"""
 - name: Install munge (apt)
   ansible.builtin.apt:
     name: [munge, libmunge2]
+    update_cache: true
+    # A fresh image has no indexes but a new lists/ directory, whose mtime
+    # alone would satisfy cache_valid_time.
+    cache_valid_time: "{{ 3600 if __munge_dpkg.apt_indexes else 0 }}"
   when: __munge_dpkg.missing | length > 0
 """
 
@@ -48,7 +58,17 @@ missing:
   returned: always
   type: list
   elements: str
+apt_indexes:
+  description: >-
+    Whether apt has downloaded any repository index (a C(*Release) file in I(lists_dir)).
+    A freshly made image has none but a new lists/ directory, whose mtime alone would
+    satisfy the apt module's C(cache_valid_time), so the roles refresh at once when false.
+  returned: always
+  type: bool
 """
+
+import glob  # noqa: E402
+import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402  (Ansible puts docs first)
 
@@ -80,21 +100,30 @@ def split_names(names: list[str], stdout: str) -> tuple[list[str], list[str]]:
     return [n for n in ordered if n in have], [n for n in ordered if n not in have]
 
 
+def has_apt_indexes(lists_dir: str) -> bool:
+    """Whether apt has fetched any repository's Release or InRelease file."""
+    return bool(glob.glob(os.path.join(glob.escape(lists_dir), "*Release")))
+
+
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={"names": {"type": "list", "elements": "str", "required": True}},
+        argument_spec={
+            "names": {"type": "list", "elements": "str", "required": True},
+            "lists_dir": {"type": "path", "default": "/var/lib/apt/lists"},
+        },
         supports_check_mode=True,
     )
     names: list[str] = module.params["names"]
+    indexes = has_apt_indexes(module.params["lists_dir"])
     if not names:
-        module.exit_json(changed=False, installed=[], missing=[])
+        module.exit_json(changed=False, installed=[], missing=[], apt_indexes=indexes)
     query = module.get_bin_path("dpkg-query", required=True)
     rc, stdout, stderr = module.run_command([query, *QUERY[1:], *names])
     # 1: some names are unknown to dpkg, that is, not installed.
     if rc not in (0, UNKNOWN_RC):
         module.fail_json(msg=f"dpkg-query failed (exit {rc}): {stderr.strip()}", rc=rc)
     installed, missing = split_names(names, stdout)
-    module.exit_json(changed=False, installed=installed, missing=missing)
+    module.exit_json(changed=False, installed=installed, missing=missing, apt_indexes=indexes)
 
 
 if __name__ == "__main__":
