@@ -18,7 +18,8 @@ Interface (the monitoring role's systemd unit and scrape config rely on it):
 - `--once`: refresh once, print the exposition to stdout and exit (1 if a
   Slurm command failed), for debugging and cluster tests.
 - Runs as an unprivileged user: it needs only Slurm's client commands
-  (`scontrol`, `squeue`, `sdiag`, `sshare`) and a readable slurm.conf.
+  (`scontrol`, `squeue`, `sdiag`, `sshare`; the lean squeue call goes through
+  `env SLURM_TIME_FORMAT=%s`) and a readable slurm.conf.
   No state on disk, no root, no slurmrestd.
 - Exit 2 with a one-line message on a bad option; exit 1 when it cannot
   listen (address in use) or prometheus-client is missing.
@@ -28,6 +29,10 @@ A failing Slurm command is a metric (`aihpc_slurm_command_up{command}` = 0,
 families that command feeds are left out of that scrape, all others are
 served. Family names and labels: docs/exporter.md (generated from
 `aihpc.exporter.families.FAMILIES`).
+
+Both squeue paths give the same values for the same jobs, queue-wait
+histograms included (pending jobs' age from EligibleTime, the wait of jobs
+started in the last 10 minutes): docs/exporter.md, "Queue wait".
 
 Modules: `sources` (the Slurm commands and how each is parsed), `cache`
 (one shared refresh per interval), `aggregate` (counts from nodes and jobs),

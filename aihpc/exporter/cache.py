@@ -6,7 +6,8 @@ interval it is returned at once; otherwise the first caller runs a refresh
 wait on the same lock and then share its result. So slurmctld sees at most
 one call of each command per interval, and never two at once from here.
 
-The families are computed once per refresh, not once per scrape.
+The families are computed once per refresh, not once per scrape; ages are
+measured against the wall-clock time the refresh began (`wall`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from aihpc.exporter.families import Values, command_values
+from aihpc.exporter.aggregate import STARTED_WINDOW_SECONDS
+from aihpc.exporter.families import Values, When, command_values
 from aihpc.exporter.sources import ERROR_REASONS, CommandResult, Source, fetch
 from aihpc.slurm.run import Runner
 
@@ -40,12 +42,17 @@ class SlurmCache:
         interval: float,
         timeout: float,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.sources = sources
         self.runner = runner
         self.interval = interval
         self.timeout = timeout
         self.clock = clock
+        self.wall = wall
+        # A job that starts between two refreshes must still be in the window at
+        # the next one: never less than two intervals.
+        self.started_window = max(STARTED_WINDOW_SECONDS, 2 * interval)
         self.refreshes = 0
         self.errors: dict[tuple[str, str], int] = {
             (source.command, reason): 0 for source in sources for reason in ERROR_REASONS
@@ -62,6 +69,7 @@ class SlurmCache:
 
     def _refresh(self) -> Refresh:
         taken_at = self.clock()
+        when = When(self.wall(), self.started_window)
         with ThreadPoolExecutor(max_workers=len(self.sources)) as pool:
             futures = [pool.submit(fetch, s, self.runner, self.timeout) for s in self.sources]
             results = {f.result().command: f.result() for f in futures}
@@ -69,7 +77,7 @@ class SlurmCache:
         for command, result in sorted(results.items()):
             if result.ok:
                 try:
-                    values.merge(command_values(command, result.data))
+                    values.merge(command_values(command, result.data, when))
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     # Data the parser accepted but the counts could not use:
                     # that command's families are left out, like a parse error.

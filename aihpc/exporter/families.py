@@ -8,11 +8,18 @@ nothing here imports prometheus_client.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aihpc.exporter.aggregate import count_jobs, count_nodes
+from aihpc.exporter.aggregate import (
+    AGE_BUCKETS,
+    STARTED_WINDOW_SECONDS,
+    Histogram,
+    count_jobs,
+    count_nodes,
+)
 from aihpc.slurm.sdiag import SchedulerStats
 from aihpc.slurm.sshare import ShareInfo
 
@@ -70,12 +77,19 @@ FAMILIES: tuple[Family, ...] = (
         "GPUs per partition by state (allocated, idle, unavailable).",
     ),
     # squeue
-    _f("aihpc_slurm_jobs", "partition state", "squeue", "Jobs per partition and base state."),
+    _f(
+        "aihpc_slurm_jobs",
+        "partition state",
+        "squeue",
+        "Jobs per partition and state as squeue shows it (a requeued or held pending job is "
+        "PENDING, a booting one RUNNING; COMPLETING stays).",
+    ),
     _f(
         "aihpc_slurm_jobs_pending",
         "partition reason",
         "squeue",
-        "Pending jobs per partition and reason (node lists after ':' dropped).",
+        "Pending jobs per partition and reason code (Slurm's state_reason; Other: a description "
+        "the lean path cannot map).",
     ),
     _f("aihpc_slurm_account_jobs_running", "account", "squeue", "Running jobs per account."),
     _f(
@@ -90,6 +104,59 @@ FAMILIES: tuple[Family, ...] = (
         "user",
         "squeue",
         "GPUs allocated to running jobs per user (allocated TRES gres/gpu).",
+    ),
+    # Gauge histograms (cumulative buckets of the current jobs; no rate()):
+    # plain gauges named as a histogram's series, so histogram_quantile() reads them.
+    _f(
+        "aihpc_slurm_jobs_pending_age_seconds_bucket",
+        "partition le",
+        "squeue",
+        "Eligible pending jobs whose age (now - EligibleTime) is at most le seconds; a gauge "
+        "histogram.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_pending_age_seconds_sum",
+        "partition",
+        "squeue",
+        "Sum of the eligible pending jobs' ages, seconds.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_pending_age_seconds_count",
+        "partition",
+        "squeue",
+        "Eligible pending jobs (not counted: jobs held, waiting on a dependency, or before "
+        "their --begin).",
+    ),
+    _f(
+        "aihpc_slurm_jobs_pending_oldest_seconds",
+        "partition",
+        "squeue",
+        "Age of the oldest eligible pending job (now - EligibleTime), seconds; 0: none.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_started_wait_seconds_bucket",
+        "partition le",
+        "squeue",
+        "Jobs started within the window whose queue wait (StartTime - EligibleTime) was at "
+        "most le seconds; a gauge histogram.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_started_wait_seconds_sum",
+        "partition",
+        "squeue",
+        "Sum of the queue waits of the jobs started within the window, seconds.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_started_wait_seconds_count",
+        "partition",
+        "squeue",
+        "Jobs started within the window and still listed by squeue.",
+    ),
+    _f(
+        "aihpc_slurm_jobs_started_window_seconds",
+        "",
+        "squeue",
+        "How far back the started-wait histogram looks, seconds.",
     ),
     # sdiag --json
     _f(
@@ -229,7 +296,7 @@ class Values:
         if value is not None:
             self.samples.setdefault(name, []).append((labels, float(value)))
 
-    def counts(self, name: str, counter: Mapping[Any, int]) -> None:
+    def counts(self, name: str, counter: Mapping[Any, float]) -> None:
         # Present even when empty (no drained node, no pending job): the family
         # is then served with its HELP and TYPE, so Prometheus knows it exists.
         # Only a failing command leaves its families out altogether.
@@ -246,7 +313,29 @@ class Values:
         return [(f, self.samples[f.name]) for f in FAMILIES if f.name in self.samples]
 
 
-def _nodes(values: Values, nodes: Iterable[Any]) -> None:
+@dataclass(frozen=True)
+class When:
+    """The moment of a refresh, for families that measure ages."""
+
+    now: float  # Unix time the refresh began
+    started_window: float = STARTED_WINDOW_SECONDS
+
+
+# The `le` label values of the histograms, as Prometheus writes them.
+LE_LABELS: tuple[str, ...] = (*(f"{float(bound):.1f}" for bound in AGE_BUCKETS), "+Inf")
+
+
+def _histogram(values: Values, name: str, per_partition: Mapping[str, Histogram]) -> None:
+    for suffix in ("_bucket", "_sum", "_count"):
+        values.samples.setdefault(name + suffix, [])  # HELP and TYPE even without a job
+    for partition, histogram in sorted(per_partition.items()):
+        for le, count in zip(LE_LABELS, histogram.cumulative(), strict=True):
+            values.add(name + "_bucket", (partition, le), count)
+        values.add(name + "_sum", (partition,), histogram.total)
+        values.add(name + "_count", (partition,), histogram.count)
+
+
+def _nodes(values: Values, nodes: Iterable[Any], _when: When) -> None:
     counts = count_nodes(nodes)
     values.counts("aihpc_slurm_nodes", counts.nodes)
     values.counts("aihpc_slurm_partition_nodes", counts.partition_nodes)
@@ -257,21 +346,28 @@ def _nodes(values: Values, nodes: Iterable[Any]) -> None:
     values.counts("aihpc_slurm_partition_gpus", counts.partition_gpus)
 
 
-def _jobs(values: Values, jobs: Iterable[Any]) -> None:
-    counts = count_jobs(jobs)
+def _jobs(values: Values, jobs: Iterable[Any], when: When) -> None:
+    counts = count_jobs(jobs, when.now, when.started_window)
     values.counts("aihpc_slurm_jobs", counts.jobs)
     values.counts("aihpc_slurm_jobs_pending", counts.pending)
     values.counts("aihpc_slurm_account_jobs_running", counts.account_running)
     values.counts("aihpc_slurm_account_gpus_allocated", counts.account_gpus)
     values.counts("aihpc_slurm_user_jobs_running", counts.user_running)
     values.counts("aihpc_slurm_user_gpus_allocated", counts.user_gpus)
+    _histogram(values, "aihpc_slurm_jobs_pending_age_seconds", counts.pending_age)
+    values.counts(
+        "aihpc_slurm_jobs_pending_oldest_seconds",
+        {partition: h.largest for partition, h in counts.pending_age.items()},
+    )
+    _histogram(values, "aihpc_slurm_jobs_started_wait_seconds", counts.started_wait)
+    values.add("aihpc_slurm_jobs_started_window_seconds", (), counts.started_window)
 
 
 def _seconds(microseconds: int | None) -> float | None:
     return None if microseconds is None else microseconds / 1e6
 
 
-def _sdiag(values: Values, stats: SchedulerStats) -> None:
+def _sdiag(values: Values, stats: SchedulerStats, _when: When) -> None:
     cycle = "aihpc_slurm_scheduler_cycle_seconds"
     for scheduler, last, peak, mean in (
         ("main", stats.main_cycle_last_us, stats.main_cycle_max_us, stats.main_cycle_mean_us),
@@ -298,7 +394,7 @@ def _sdiag(values: Values, stats: SchedulerStats) -> None:
     values.counts("aihpc_slurm_scheduler_jobs_since_reset", stats.jobs)
 
 
-def _sshare(values: Values, shares: Iterable[ShareInfo]) -> None:
+def _sshare(values: Values, shares: Iterable[ShareInfo], _when: When) -> None:
     seen: set[str] = set()
     for share in shares:
         # The root association and per-partition rows are skipped; the first
@@ -313,7 +409,7 @@ def _sshare(values: Values, shares: Iterable[ShareInfo]) -> None:
         values.add("aihpc_slurm_account_usage_effective", key, share.usage_effective)
 
 
-BUILDERS: dict[str, Callable[[Values, Any], None]] = {
+BUILDERS: dict[str, Callable[[Values, Any, When], None]] = {
     "scontrol": _nodes,
     "squeue": _jobs,
     "sdiag": _sdiag,
@@ -321,10 +417,11 @@ BUILDERS: dict[str, Callable[[Values, Any], None]] = {
 }
 
 
-def command_values(command: str, parsed: Any) -> Values:
-    """Values of the families one command feeds, from its parsed reply."""
+def command_values(command: str, parsed: Any, when: When | None = None) -> Values:
+    """Values of the families one command feeds, from its parsed reply
+    (`when`: the refresh's moment; now and the default window if left out)."""
     values = Values()
-    BUILDERS[command](values, parsed)
+    BUILDERS[command](values, parsed, when or When(time.time()))
     return values
 
 

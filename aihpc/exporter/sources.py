@@ -1,6 +1,8 @@
 """The Slurm commands the exporter runs, and how each reply is parsed.
 
-One command per kind of data, each through the one parser in aihpc.slurm.
+One command per kind of data, each through the one parser in aihpc.slurm;
+the lean squeue call runs through `env` to get epoch times
+(aihpc.slurm.squeue_lean.squeue_lean_argv).
 Every failure is classified (missing, timeout, exit, parse) so it becomes a
 labelled error counter rather than an exception.
 """
@@ -93,7 +95,10 @@ def fetch(source: Source, runner: Runner, timeout: float) -> CommandResult:
         return failed("exit", str(exc))
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        return failed("exit", f"exit {done.returncode}: {detail[-1][:300] if detail else ''}")
+        message = f"exit {done.returncode}: {detail[-1][:300] if detail else ''}"
+        # `env VAR=... squeue` (the lean squeue call) exits 127 when squeue is missing.
+        missing = source.argv[0] == "env" and done.returncode == 127
+        return failed("missing" if missing else "exit", message)
     try:
         data = source.parse(done.stdout)
     except (ClusterError, ValueError, TypeError, KeyError, AttributeError) as exc:

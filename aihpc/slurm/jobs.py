@@ -68,6 +68,9 @@ class JobInfo:
     # When the job was selected for preemption (squeue/scontrol show job); None: never.
     preempt_time: int | None = None
     batch_host: str = ""  # the node running the batch script (squeue/scontrol only)
+    # When Slurm first held the job able to start (dependencies met, --begin
+    # reached, not held): EligibleTime. None while it is not (yet) eligible.
+    eligible_time: int | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -161,6 +164,7 @@ def squeue_job(job: dict[str, Any]) -> JobInfo:
         tres_alloc=str(job.get("tres_alloc_str", "") or ""),
         preempt_time=timestamp(job.get("preempt_time")),
         batch_host=str(job.get("batch_host", "") or ""),
+        eligible_time=timestamp(job.get("eligible_time")),
     )
 
 
@@ -202,7 +206,36 @@ def sacct_job(job: dict[str, Any]) -> JobInfo:
         raw_id=str(raw),
         source="sacct",
         account=str(job.get("account", "") or ""),
+        eligible_time=timestamp(times.get("eligible")),
     )
+
+
+def array_task_count(tasks: str) -> int:
+    """How many array tasks a record stands for, from Slurm's task expression.
+
+    `squeue --json` keeps the still-pending tasks of an array in one record
+    whose `array_task_string` is ``0-3``, ``1,3,5-9``, ``0-99:3`` (a step)
+    or any of these with a ``%N`` throttle; `squeue -r -O` prints one line
+    per task instead. A plain task id (a started task's own record) is 1.
+    Slurm cuts the expression at SLURM_BITSTR_LEN (64 characters by default)
+    and ends it with ``...``; only the complete items before the cut count.
+    """
+    text = tasks.split("%", 1)[0].strip()
+    if not text or text.isdigit():
+        return 1
+    if text.endswith("..."):
+        text = text[:-3].rpartition(",")[0]  # the item cut in two is dropped
+    count = 0
+    for item in text.split(","):
+        span, _, step_text = item.partition(":")
+        first_text, dash, last_text = span.partition("-")
+        if not first_text.isdigit() or (dash and not last_text.isdigit()):
+            continue
+        first = int(first_text)
+        last = int(last_text) if dash else first
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else 1
+        count += max(0, (last - first) // step + 1)
+    return max(count, 1)
 
 
 def _jobs(payload: Any, what: str) -> list[dict[str, Any]]:

@@ -5,8 +5,10 @@
 Slurm is replaced by a Runner that returns pre-built output in the shapes
 recorded from the real 24.11 cluster (tests/unit/slurm_synth.py copies the
 recorded records), so what is measured is the exporter's own work: parsing,
-counting and rendering the exposition. One scrape = a fresh cache, one
-refresh of the four commands, one full /metrics rendering.
+counting and rendering the exposition (pending-age and started-wait
+histograms included: the jobs carry submit, eligible and start times around
+slurm_synth.BIG_NOW). One scrape = a fresh cache, one refresh of the four
+commands, one full /metrics rendering.
 
 Both job paths run in the same process, so the ratios hold on a busy
 machine: squeue --json (about 5 KB per job) against the lean squeue -O
@@ -32,7 +34,13 @@ from aihpc.exporter.cache import SlurmCache  # noqa: E402
 from aihpc.exporter.server import exposition  # noqa: E402
 from aihpc.exporter.sources import sources  # noqa: E402
 from aihpc.slurm.run import Completed  # noqa: E402
-from tests.unit.slurm_synth import SLURM, big_cluster, squeue_json, squeue_lean  # noqa: E402
+from tests.unit.slurm_synth import (  # noqa: E402
+    BIG_NOW,
+    SLURM,
+    big_cluster,
+    squeue_json,
+    squeue_lean,
+)
 
 TARGET_CPU = 0.5
 
@@ -66,20 +74,22 @@ def main() -> int:
 
     def runner(argv: list[str], _timeout: float) -> Completed:
         key = argv[0]
+        if key == "env":  # the lean squeue: env SLURM_TIME_FORMAT=%s squeue ...
+            key = next(arg for arg in argv[1:] if "=" not in arg)
         if key == "squeue":
             key = "squeue --json" if "--json" in argv else "squeue lean"
         return Completed(0, outputs[key], "")
 
     def scrape(mode: str) -> Callable[[], bytes]:
         def once() -> bytes:
-            cache = SlurmCache(sources(mode), runner, interval=30, timeout=10)
+            cache = SlurmCache(sources(mode), runner, interval=30, timeout=10, wall=lambda: BIG_NOW)
             body = exposition(cache)
             assert all(r.ok for r in cache.get().results.values()), cache.get().results
             return body
 
         return once
 
-    warm = SlurmCache(sources("lean"), runner, interval=3600, timeout=10)
+    warm = SlurmCache(sources("lean"), runner, interval=3600, timeout=10, wall=lambda: BIG_NOW)
     exposition(warm)
     figures = {
         "nodes": args.nodes,

@@ -6,20 +6,23 @@ playbooks/monitoring.yml). Prometheus is asked over ssh on ctl1 (python3's
 urllib: the nodes have no curl). Every dashboard query is sent to it: no
 syntax error, and every Slurm or node metric it names exists there. GPU
 exporter metrics cannot exist here (no GPU, no vendor exporter): the unit
-tests check those against recorded exporter output instead.
+tests check those against recorded exporter output instead. A job kept
+pending behind a blocker shows in the pending-age and started-wait families.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import shlex
-import subprocess
+import time
 from typing import Any
 
 import pytest
 
-from tests.cluster.jobs import USER, as_alice, ok, ssh_root, wait_for
-from tests.clusterlib import ROOT, SSH_CONFIG, require_live_cluster
+from tests.cluster.jobs import TOKEN, USER, as_alice, ok, ssh_on, ssh_root, wait_for
+from tests.clusterlib import ROOT, require_live_cluster
 from tests.monitoringlib import gpu_metric, metric_names, panel_queries
 
 require_live_cluster()
@@ -53,12 +56,7 @@ def query(expr: str) -> dict[str, Any]:
     return prometheus("/api/v1/query", query=expr)
 
 
-def _ssh(host: str, command: str) -> str:
-    proc = subprocess.run(
-        ["ssh", "-F", str(SSH_CONFIG), host, command], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, f"{command!r} on {host}: {proc.stderr}"
-    return proc.stdout
+_ssh = ssh_on
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +170,81 @@ def test_a_gpu_job_leaves_one_record_line_per_gpu() -> None:
     assert sorted(line[6] for line in lines) == sorted(gpus)
     assert {line[7] for line in lines} == {USER}
     assert int(lines[0][1]) >= int(lines[0][2]) > 0
+
+
+def _values(expr: str) -> list[tuple[dict[str, str], float]]:
+    answer = query(expr)
+    assert answer["status"] == "success", f"{expr}: {answer}"
+    return [(r["metric"], float(r["value"][1])) for r in answer["data"]["result"]]
+
+
+def _sbatch(*options: str, script: str) -> str:
+    argv = ["sbatch", "--parsable", f"--job-name=wait-{TOKEN}", "--output=/dev/null", *options]
+    return ok(as_alice(shlex.join([*argv, "--wrap", script]))).strip().split(";")[0]
+
+
+# Families read from squeue whose values do not move between two scrapes a
+# second apart (the age sums and the oldest age do).
+_STABLE = re.compile(
+    r"^aihpc_slurm_jobs(_pending)?\{|^aihpc_slurm_jobs_(pending_age|started_wait)_seconds_(count|bucket)"
+)
+
+
+def _squeue_families(mode: str) -> list[str]:
+    """One `aihpc exporter --once` scrape as alice with that squeue path, the stable lines."""
+    out = ok(as_alice(f"aihpc exporter --once --squeue {mode}"))
+    return sorted(line for line in out.splitlines() if _STABLE.match(line))
+
+
+@pytest.mark.usefixtures("targets")
+def test_a_pending_job_shows_in_the_wait_families() -> None:
+    """A job pending behind a blocker holding both nodes is an eligible pending
+    job in the age histogram; the blocker, just started, is in the started-wait
+    one; every pending reason is a Slurm reason code (the lean squeue path maps
+    squeue's descriptions back to codes)."""
+    blocker = _sbatch(
+        "--account=research", "--nodes=2", "--exclusive", "--time=5", script="sleep 300"
+    )
+    pending = ""
+    try:
+
+        def running() -> bool | None:
+            state = ok(as_alice(f"squeue -h -j {blocker} -o %T")).strip()
+            return True if state == "RUNNING" else None
+
+        wait_for(f"blocker {blocker} running", running, 120)
+        submitted = time.time()
+        pending = _sbatch("--account=research", "--gres=gpu:1", "--time=5", script="true")
+        gpu = '{partition="gpu"}'
+
+        def counted() -> list[tuple[dict[str, str], float]] | None:
+            found = _values(f"aihpc_slurm_jobs_pending_age_seconds_count{gpu} >= 1")
+            started = _values(f"aihpc_slurm_jobs_started_wait_seconds_count{gpu} >= 1")
+            return found if found and started else None
+
+        wait_for(f"job {pending} in aihpc_slurm_jobs_pending_age_seconds", counted, 180)
+        [(_, oldest)] = _values(f"aihpc_slurm_jobs_pending_oldest_seconds{gpu}")
+        assert 0 <= oldest <= time.time() - submitted + 90, oldest
+        # cumulative buckets: +Inf holds every counted job
+        [(_, gap)] = _values(
+            f'aihpc_slurm_jobs_pending_age_seconds_bucket{{partition="gpu",le="+Inf"}}'
+            f" - ignoring(le) aihpc_slurm_jobs_pending_age_seconds_count{gpu}"
+        )
+        assert gap == 0
+        [(_, p50)] = _values(
+            "histogram_quantile(0.5, sum by (le) "
+            f"(aihpc_slurm_jobs_started_wait_seconds_bucket{gpu}))"
+        )
+        assert not math.isnan(p50) and 0 <= p50 <= 3600, p50
+        reasons = {m["reason"] for m, _ in _values("aihpc_slurm_jobs_pending")}
+        assert reasons & {"Resources", "Priority"}, reasons
+        assert all(re.fullmatch(r"[A-Za-z]+", r) for r in reasons), reasons
+        # Real 24.11 output, both job paths: the same job counts and labels.
+        lean, full = (_squeue_families(mode) for mode in ("lean", "json"))
+        assert lean == full, (lean, full)
+        assert any(line.startswith("aihpc_slurm_jobs_pending_age_seconds_count") for line in lean)
+    finally:
+        as_alice(f"scancel {blocker} {pending}")
 
 
 def test_promtool_checks_and_tests_the_rules_on_ctl1() -> None:

@@ -76,26 +76,42 @@ def nodes_json(records: list[dict[str, Any]]) -> str:
 @dataclass(frozen=True)
 class Job:
     job_id: int
-    state: str  # RUNNING or PENDING
+    state: str  # base state: RUNNING, PENDING, SUSPENDED, COMPLETED (with COMPLETING)...
     partition: str
     user: str
     account: str
-    reason: str  # squeue --json state_reason; lean prints the same for these
+    reason: str  # squeue --json state_reason (the code)
     tres_alloc: str  # allocated TRES (running) or the request (pending, lean form)
+    submit: int = 0  # epoch seconds; 0: unset (squeue -O prints N/A)
+    eligible: int = 0
+    start: int = 0
+    flags: tuple[str, ...] = ()  # state flags after the base state (JSON's job_state list)
+    description: str = ""  # state_description: what squeue -O Reason prints instead
+    tasks: str = ""  # a pending array's task expression ("0-3"): one JSON record
 
 
 def job_record(job: Job) -> dict[str, Any]:
-    record: dict[str, Any] = copy.deepcopy(_RUNNING if job.state == "RUNNING" else _PENDING)
+    record: dict[str, Any] = copy.deepcopy(_RUNNING if job.state != "PENDING" else _PENDING)
     record.update(
         job_id=job.job_id,
-        job_state=[job.state],
+        job_state=[job.state, *job.flags],
         partition=job.partition,
         user_name=job.user,
         account=job.account,
         state_reason=job.reason,
+        state_description=job.description,
         name=f"train-{job.job_id}",
-        tres_alloc_str=job.tres_alloc if job.state == "RUNNING" else "",
+        tres_alloc_str=job.tres_alloc if job.state != "PENDING" else "",
+        submit_time=_envelope(job.submit),
+        eligible_time=_envelope(job.eligible),
+        start_time=_envelope(job.start),
     )
+    if job.tasks:
+        record.update(
+            array_job_id=_envelope(job.job_id),
+            array_task_id={"set": False, "infinite": False, "number": 0},
+            array_task_string=job.tasks,
+        )
     return record
 
 
@@ -105,14 +121,57 @@ def squeue_json(jobs: list[Job]) -> str:
     return json.dumps(payload)
 
 
-def squeue_lean(jobs: list[Job]) -> str:
-    """The lines `squeue -O JobID:|,ArrayJobID:|,...,tres-alloc:|` prints for `jobs`."""
-    return "".join(
-        f"{j.job_id}|{j.job_id}|N/A|{j.state}|{j.partition}|{j.user}|{j.account}|"
-        f"{j.reason}|{j.tres_alloc}|\n"
-        for j in jobs
-    )
+# What squeue -O State prints: the first of these flags a job has, else its base
+# state (Slurm 24.11 job_state_string).
+_SHOWN_FLAGS = (
+    "COMPLETING",
+    "STAGE_OUT",
+    "CONFIGURING",
+    "RESIZING",
+    "REQUEUED",
+    "REQUEUE_FED",
+    "REQUEUE_HOLD",
+    "SPECIAL_EXIT",
+    "STOPPED",
+    "REVOKED",
+    "RESV_DEL_HOLD",
+    "SIGNALING",
+)
 
+
+def _task_ids(tasks: str) -> list[str]:
+    ids: list[str] = []
+    for item in tasks.split("%")[0].split(","):
+        span, _, step = item.partition(":")
+        first, _, last = span.partition("-")
+        ids += [str(i) for i in range(int(first), int(last or first) + 1, int(step or 1))]
+    return ids
+
+
+def _time(epoch: int) -> str:
+    return str(epoch) if epoch else "N/A"  # SLURM_TIME_FORMAT=%s; 0 prints N/A
+
+
+def squeue_lean(jobs: list[Job]) -> str:
+    """The lines `env SLURM_TIME_FORMAT=%s squeue -r -O JobID:|,...,tres-alloc:|` prints."""
+    lines = []
+    for j in jobs:
+        shown = next((f for f in _SHOWN_FLAGS if f in j.flags), j.state)
+        rest = (
+            f"{shown}|{j.partition}|{j.user}|{j.account}|{_time(j.submit)}|"
+            f"{_time(j.eligible)}|{_time(j.start)}|{j.description or j.reason}|{j.tres_alloc}|\n"
+        )
+        for task in _task_ids(j.tasks) if j.tasks else ["N/A"]:
+            lines.append(f"{j.job_id}|{j.job_id}|{task}|{rest}")
+    return "".join(lines)
+
+
+# The moment big_cluster's times are relative to, and the description slurmctld
+# sets with Resources when too many of a partition's nodes are down or drained.
+BIG_NOW = 1_796_200_000
+DRAINED_DESCRIPTION = (
+    "Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority partitions"
+)
 
 # Three GPU kinds: plain typed with socket affinity, a MIG-like type, and
 # another typed kind whose gres_used index list has commas.
@@ -127,7 +186,9 @@ def big_cluster(n_nodes: int, n_jobs: int) -> tuple[str, list[Job]]:
     """A cluster of `n_nodes` nodes (kinds in turn, 1% drained, 1% down) and jobs.
 
     Jobs cycle through 50 users in 10 accounts and 3 partitions; 60% run
-    with 1-8 GPUs, the rest pend on Priority or Resources.
+    with 1-8 GPUs (started up to 20 minutes before BIG_NOW), the rest pend on
+    Priority or Resources (half of those with Slurm's "Nodes required ..."
+    description), eligible up to a week before BIG_NOW.
     """
     records = []
     for i in range(n_nodes):
@@ -170,6 +231,9 @@ def big_cluster(n_nodes: int, n_jobs: int) -> tuple[str, list[Job]]:
         running = i % 10 < 6
         gpus = 1 + i % 8
         kind = KINDS[i % len(KINDS)][0]
+        reason = "None" if running else ("Priority" if i % 2 else "Resources")
+        start = BIG_NOW - (i * 31) % 1200 if running else 0
+        eligible = (start or BIG_NOW) - (i * 7919) % (86400 if running else 604800)
         jobs.append(
             Job(
                 job_id=1000 + i,
@@ -177,9 +241,13 @@ def big_cluster(n_nodes: int, n_jobs: int) -> tuple[str, list[Job]]:
                 partition=("h100", "mig", "l40s")[i % len(KINDS)],
                 user=f"user{i % 50:02d}",
                 account=f"acct{i % 10}",
-                reason="None" if running else ("Priority" if i % 2 else "Resources"),
+                reason=reason,
                 tres_alloc=f"cpu={gpus * 4},mem={gpus * 16}G,node=1,billing={gpus * 4},"
                 f"gres/gpu={gpus},gres/gpu:{kind}={gpus}",
+                submit=eligible - i % 120,
+                eligible=eligible,
+                start=start,
+                description=DRAINED_DESCRIPTION if reason == "Resources" and i % 4 == 0 else "",
             )
         )
     return nodes_json(records), jobs

@@ -12,11 +12,33 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from aihpc.exporter.aggregate import count_jobs, count_nodes, node_gpus_allocated, reason_label
+import pytest
+
+from aihpc.exporter.aggregate import (
+    AGE_BUCKETS,
+    STARTED_WINDOW_SECONDS,
+    Histogram,
+    JobCounts,
+    count_jobs,
+    count_nodes,
+    node_gpus_allocated,
+    reason_label,
+)
+from aihpc.slurm.jobs import parse_squeue
 from aihpc.slurm.nodes import parse_nodes
 from aihpc.slurm.squeue_lean import parse_squeue_lean
 from aihpc.slurm.tres import UNTYPED
-from tests.unit.slurm_synth import SLURM, big_cluster, node, recorded, squeue_lean
+from tests.unit.slurm_synth import (
+    BIG_NOW,
+    DRAINED_DESCRIPTION,
+    SLURM,
+    Job,
+    big_cluster,
+    node,
+    recorded,
+    squeue_json,
+    squeue_lean,
+)
 
 
 def test_recorded_nodes() -> None:
@@ -108,28 +130,200 @@ def test_node_allocation_sources() -> None:
     assert node_gpus_allocated(lagging) == {"h100": 4}
 
 
+HANDMADE_NOW = 1796200000  # the moment squeue_lean_handmade.txt's times are relative to
+
+
+def _handmade() -> JobCounts:
+    jobs = parse_squeue_lean((SLURM / "squeue_lean_handmade.txt").read_text())
+    return count_jobs(jobs, HANDMADE_NOW)
+
+
 def test_handmade_jobs_every_way_of_asking_for_gpus() -> None:
-    counts = count_jobs(parse_squeue_lean((SLURM / "squeue_lean_handmade.txt").read_text()))
+    counts = _handmade()
     # vision: --gres=gpu:2 and --gres=gpu:a100:2; the suspended job holds none here
-    # nlp: --gpus=4 on 2 nodes, --gpus-per-node=8 -N2 (16), --gpus-per-task=1 -n4, MIG 3
-    assert counts.account_gpus == {"vision": 4, "nlp": 27, "ops": 0}
-    assert counts.account_running == {"vision": 2, "nlp": 4, "ops": 1}
-    assert counts.user_gpus == {"bob": 4, "carol": 20, "dave": 7, "erin": 0}
-    assert counts.user_running == {"bob": 2, "carol": 2, "dave": 2, "erin": 1}
+    # nlp: --gpus=4 on 2 nodes, --gpus-per-node=8 -N2 (16), --gpus-per-task=1 -n4, MIG 3,
+    # and a CONFIGURING job (booting nodes: running) with 2
+    assert counts.account_gpus == {"vision": 4, "nlp": 29, "ops": 0}
+    assert counts.account_running == {"vision": 2, "nlp": 5, "ops": 1}
+    assert counts.user_gpus == {"bob": 4, "carol": 20, "dave": 9, "erin": 0}
+    assert counts.user_running == {"bob": 2, "carol": 2, "dave": 3, "erin": 1}
     assert counts.jobs == {
-        ("gpu", "RUNNING"): 5,
+        ("gpu", "RUNNING"): 6,
         ("mig", "RUNNING"): 1,
         ("cpu", "RUNNING"): 1,
-        ("gpu", "PENDING"): 4,
+        ("gpu", "PENDING"): 8,  # REQUEUE_HOLD is a pending job
         ("gpu,all", "PENDING"): 1,
         ("gpu", "SUSPENDED"): 1,
+        ("gpu", "COMPLETING"): 1,
     }
     assert counts.pending == {
         ("gpu", "Priority"): 2,  # one array task per line
-        ("gpu", "ReqNodeNotAvail, UnavailableNodes"): 1,
+        ("gpu", "ReqNodeNotAvail"): 1,  # "ReqNodeNotAvail, UnavailableNodes:h[2-4]"
         ("gpu,all", "Resources"): 1,
-        ("gpu", "Dependency|a|b"): 1,
+        ("gpu", "Other"): 1,  # "Dependency|a|b" (robustness only)
+        ("gpu", "JobHeldUser"): 2,  # held at submit; "job requeued in held state"
+        ("gpu", "BeginTime"): 1,
+        ("gpu", "AccountNotAllowed"): 1,  # "uid 1005 not in group permitted ..."
     }
+
+
+def test_pending_age_counts_eligible_jobs_from_their_eligible_time() -> None:
+    ages = _handmade().pending_age
+    assert set(ages) == {"gpu", "gpu,all", "mig", "cpu"}  # every partition with a job
+    gpu = ages["gpu"]
+    # Counted: array 20 (2 tasks, eligible 9940 s ago), 21 (1000 s), 30 (10 s).
+    # Not counted: 24 (dependency: no EligibleTime), 25 (held at submit), 26 (held
+    # on requeue, although eligible before), 27 (--begin in the future).
+    assert gpu.count == 4
+    assert gpu.total == 2 * 9940 + 1000 + 10
+    assert gpu.largest == 9940
+    assert gpu.cumulative() == [1, 1, 1, 2, 4, 4, 4, 4, 4, 4]
+    assert len(gpu.cumulative()) == len(AGE_BUCKETS) + 1
+    assert ages["gpu,all"].largest == 2 * 86400 + 10000  # submitted two days before
+    assert ages["gpu,all"].cumulative()[6:8] == [0, 1]  # over a day, under three
+    assert ages["mig"].count == 0 and ages["mig"].largest == 0
+
+
+def test_started_wait_counts_jobs_started_in_the_window() -> None:
+    counts = _handmade()
+    waits = counts.started_wait
+    assert counts.started_window == STARTED_WINDOW_SECONDS == 600
+    # Started in the last 10 minutes: 11 (waited 700 s), 12 (30 s), 14 (100 s),
+    # 28 (COMPLETING, 600 s), 29 (CONFIGURING, 90 s) in gpu; 15 (850 s) in mig.
+    # Started earlier: 10, 13, 16 and the suspended 23.
+    assert waits["gpu"].count == 5
+    assert waits["gpu"].total == 700 + 30 + 100 + 600 + 90
+    assert waits["gpu"].cumulative()[:4] == [1, 3, 5, 5]
+    assert waits["mig"].count == 1 and waits["mig"].total == 850
+    assert waits["cpu"].count == 0
+    wider = count_jobs(
+        parse_squeue_lean((SLURM / "squeue_lean_handmade.txt").read_text()),
+        HANDMADE_NOW,
+        started_window=5 * 3600,
+    )
+    assert wider.started_wait["gpu"].count == 5 + 3  # 10, 13 and the suspended 23
+    assert wider.started_wait["cpu"].count == 1
+
+
+def test_the_bucket_bounds_are_inclusive() -> None:
+    histogram = Histogram()
+    for seconds in (0, 60, 60.5, 604800, 604801):
+        histogram.add(seconds)
+    assert histogram.cumulative() == [2, 3, 3, 3, 3, 3, 3, 3, 4, 5]
+    assert histogram.count == 5 and histogram.largest == 604801
+
+
+def test_an_array_record_counts_once_per_task() -> None:
+    [meta] = parse_squeue(recorded("squeue_24.11.json"))[-1:]
+    assert (meta.job_id, meta.array_task) == ("200_[2-5%2]", "2-5%2")
+    counts = count_jobs([meta], float(meta.eligible_time or 0) + 30)
+    assert counts.jobs == {(meta.partition, "PENDING"): 4}
+    assert counts.pending == {(meta.partition, "JobArrayTaskLimit"): 4}
+    assert counts.pending_age[meta.partition].count == 4
+
+
+@pytest.mark.parametrize(("n_jobs"), [60, 3000])
+def test_lean_and_json_give_the_same_counts(n_jobs: int) -> None:
+    """The same synthetic jobs through both squeue forms: equal counts, ages, waits."""
+    _, jobs = big_cluster(30, n_jobs)
+    jobs += TRICKY
+    lean = count_jobs(parse_squeue_lean(squeue_lean(jobs)), BIG_NOW)
+    full = count_jobs(parse_squeue(json.loads(squeue_json(jobs))), BIG_NOW)
+    assert lean == full
+    assert sum(h.count for h in lean.started_wait.values()) > 0
+    assert lean.pending[("gpu", "Resources")] == 2  # one of them described
+
+
+# Shapes where squeue's text and JSON say things differently (see
+# aihpc.slurm.squeue_lean): descriptions, flags printed as the state, arrays.
+TRICKY = [
+    Job(
+        9001,
+        "PENDING",
+        "gpu",
+        "ann",
+        "a",
+        "Resources",
+        "cpu=1",
+        100,
+        200,
+        0,
+        (),
+        DRAINED_DESCRIPTION,
+    ),
+    Job(9002, "PENDING", "gpu", "ann", "a", "Resources", "cpu=1", 100, 200),
+    Job(
+        9003,
+        "PENDING",
+        "gpu",
+        "ann",
+        "a",
+        "ReqNodeNotAvail",
+        "cpu=1",
+        1,
+        2,
+        0,
+        (),
+        "ReqNodeNotAvail, UnavailableNodes:h[1-3]",
+    ),
+    Job(
+        9004,
+        "PENDING",
+        "gpu",
+        "ann",
+        "a",
+        "JobHeldUser",
+        "cpu=1",
+        1,
+        2,
+        0,
+        ("REQUEUE_HOLD",),
+        "job requeued in held state",
+    ),
+    Job(9005, "PENDING", "gpu", "ann", "a", "BeginTime", "cpu=1", 1, 2, 0, ("REQUEUED",)),
+    Job(9006, "PENDING", "gpu", "bob", "b", "Priority", "cpu=1", 1, 3, 0, (), "", "0-9:3%2"),
+    Job(9007, "PENDING", "gpu", "bob", "b", "Dependency", "cpu=1", 5, 0),
+    Job(
+        9008,
+        "RUNNING",
+        "gpu",
+        "bob",
+        "b",
+        "None",
+        "cpu=2,gres/gpu=2",
+        BIG_NOW - 500,
+        BIG_NOW - 500,
+        BIG_NOW - 20,
+        ("CONFIGURING",),
+    ),
+    Job(
+        9009,
+        "COMPLETED",
+        "gpu",
+        "bob",
+        "b",
+        "None",
+        "cpu=2,gres/gpu=2",
+        BIG_NOW - 900,
+        BIG_NOW - 900,
+        BIG_NOW - 300,
+        ("COMPLETING",),
+    ),
+    Job(
+        9010,
+        "PENDING",
+        "gpu",
+        "cid",
+        "c",
+        "AccountNotAllowed",
+        "cpu=1",
+        10,
+        10,
+        0,
+        (),
+        "uid 1007 not in group permitted to use this partition (gpu). groups allowed: ml",
+    ),
+]
 
 
 def test_recorded_jobs() -> None:

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,8 @@ from aihpc.errors import ClusterError
 from aihpc.exporter.cache import SlurmCache
 from aihpc.exporter.families import FAMILIES, Values
 from aihpc.exporter.sources import sources
-from aihpc.slurm.run import CommandNotFoundError, CommandTimeoutError, Completed
-from tests.unit.slurm_synth import SLURM
+from aihpc.slurm.run import CommandNotFoundError, CommandTimeoutError, Completed, Runner
+from tests.unit.slurm_synth import SLURM, recorded
 
 RECORDED = {
     "scontrol": "scontrol_show_nodes_24.11.json",
@@ -27,6 +28,22 @@ RECORDED = {
     "sshare": "sshare_24.11.json",
 }
 Fault = Callable[[list[str], float], Completed]
+# The recorded jobs' times (squeue_running_24.11.json, recorded together with
+# squeue_lean_24.11.txt): the tests below measure ages from them, so a
+# re-recording of both keeps them true.
+_RECORDED_JOBS = {j["job_id"]: j for j in recorded("squeue_running_24.11.json")["jobs"]}
+RECORDED_NOW = float(recorded("squeue_running_24.11.json")["last_update"]["number"]) + 7200
+FIRST_ELIGIBLE = min(
+    j["eligible_time"]["number"] for j in _RECORDED_JOBS.values() if "PENDING" in j["job_state"]
+)  # of the pending jobs: the oldest pending age
+STARTED = _RECORDED_JOBS[1]["start_time"]["number"]  # jobs 1 and 2, the same second
+
+
+def command_name(argv: list[str]) -> str:
+    """The Slurm command of an argv, past an `env VAR=value` prefix."""
+    if argv[0] != "env":
+        return argv[0]
+    return next(arg for arg in argv[1:] if "=" not in arg)
 
 
 class FakeSlurm:
@@ -40,13 +57,14 @@ class FakeSlurm:
         self._lock = threading.Lock()
 
     def __call__(self, argv: list[str], timeout: float) -> Completed:
+        name = command_name(argv)
         with self._lock:
-            self.calls[argv[0]] += 1
+            self.calls[name] += 1
             self.timeouts.append(timeout)
         time.sleep(self.delay)
-        if argv[0] in self.faults:
-            return self.faults[argv[0]](argv, timeout)
-        return Completed(0, (SLURM / RECORDED[argv[0]]).read_text(), "")
+        if name in self.faults:
+            return self.faults[name](argv, timeout)
+        return Completed(0, (SLURM / RECORDED[name]).read_text(), "")
 
 
 class Clock:
@@ -103,11 +121,17 @@ def test_commands_run_in_parallel() -> None:
 
 
 def _timeout(argv: list[str], timeout: float) -> Completed:
-    raise CommandTimeoutError(f"{argv[0]} did not answer within {timeout:.0f}s")
+    raise CommandTimeoutError(f"{command_name(argv)} did not answer within {timeout:.0f}s")
 
 
 def _missing(argv: list[str], _timeout: float) -> Completed:
     raise CommandNotFoundError(f"{argv[0]} not found")
+
+
+def _env_missing(argv: list[str], _timeout: float) -> Completed:
+    # What `env SLURM_TIME_FORMAT=%s squeue ...` does without squeue (coreutils env).
+    assert argv[0] == "env"
+    return Completed(127, "", f"env: '{command_name(argv)}': No such file or directory")
 
 
 def _exit(_argv: list[str], _timeout: float) -> Completed:
@@ -136,6 +160,7 @@ def _raises(_argv: list[str], _timeout: float) -> Completed:
     [
         ("squeue", _timeout, "timeout", "did not answer within 5s"),
         ("sshare", _missing, "missing", "sshare not found"),
+        ("squeue", _env_missing, "missing", "env: 'squeue': No such file or directory"),
         ("sdiag", _exit, "exit", "Unable to contact slurm controller"),
         ("scontrol", _garbage, "parse", "invalid JSON"),
         ("sshare", _slurm_error, "parse", "Access denied"),
@@ -187,15 +212,58 @@ def test_error_counters_start_at_zero_for_every_command_and_reason() -> None:
     assert len(errors) == 4 * 4 and {value for _, value in errors} == {0}
 
 
-def test_json_squeue_path_gives_the_same_running_counts() -> None:
+def _squeue_families(squeue: str, runner: Runner, now: float = RECORDED_NOW) -> dict[str, Any]:
+    cache = SlurmCache(sources(squeue), runner, 30, 5, wall=lambda: now)
+    samples = cache.get().values.samples
+    return {f.name: samples[f.name] for f in FAMILIES if f.command == "squeue"}
+
+
+def test_lean_and_json_paths_give_the_same_squeue_families() -> None:
+    """Recorded together, the two squeue forms give identical values of every
+    family squeue feeds: pending reasons (a description in the lean form, the
+    code in JSON), a pending array (four lines, one JSON record), ages, waits."""
     recorded = dict(RECORDED, squeue="squeue_running_24.11.json")
 
     def runner(argv: list[str], _timeout: float) -> Completed:
         assert argv[0] != "squeue" or "--json" in argv
-        return Completed(0, (SLURM / recorded[argv[0]]).read_text(), "")
+        return Completed(0, (SLURM / recorded[command_name(argv)]).read_text(), "")
 
-    lean = SlurmCache(sources("lean"), FakeSlurm(), 30, 5).get().values.samples
-    full = SlurmCache(sources("json"), runner, 30, 5).get().values.samples
-    for name in ("aihpc_slurm_account_gpus_allocated", "aihpc_slurm_user_jobs_running"):
-        assert lean[name] == full[name]
+    lean = _squeue_families("lean", FakeSlurm())
+    full = _squeue_families("json", runner)
+    assert lean == full
     assert dict(full["aihpc_slurm_account_gpus_allocated"]) == {("research",): 3.0}
+    assert dict(full["aihpc_slurm_jobs_pending"]) == {
+        ("gpu", "Priority"): 4.0,  # array 4, tasks 0-3
+        ("gpu", "Resources"): 1.0,  # job 3: "Nodes required for job are DOWN, DRAINED ..."
+    }
+    # two hours after the recording
+    count = dict(full["aihpc_slurm_jobs_pending_age_seconds_count"])
+    assert count == {("gpu",): 5.0}
+    oldest = dict(full["aihpc_slurm_jobs_pending_oldest_seconds"])
+    assert oldest == {("gpu",): RECORDED_NOW - FIRST_ELIGIBLE}
+    buckets = dict(full["aihpc_slurm_jobs_pending_age_seconds_bucket"])
+    assert buckets["gpu", "3600.0"] == 0 and buckets["gpu", "14400.0"] == 5
+    # jobs 1 and 2 started two hours ago: outside the 10-minute window
+    assert dict(full["aihpc_slurm_jobs_started_wait_seconds_count"]) == {("gpu",): 0.0}
+
+
+def test_recently_started_jobs_feed_the_wait_histogram() -> None:
+    # Five minutes after jobs 1 and 2 started (within seconds of becoming eligible).
+    samples = _squeue_families("lean", FakeSlurm(), now=STARTED + 300)
+    waited = sum(STARTED - _RECORDED_JOBS[j]["eligible_time"]["number"] for j in (1, 2))
+    assert dict(samples["aihpc_slurm_jobs_started_wait_seconds_count"]) == {("gpu",): 2.0}
+    assert dict(samples["aihpc_slurm_jobs_started_wait_seconds_sum"]) == {("gpu",): waited}
+    buckets = dict(samples["aihpc_slurm_jobs_started_wait_seconds_bucket"])
+    assert buckets["gpu", "60.0"] == 2 and buckets["gpu", "+Inf"] == 2
+    assert samples["aihpc_slurm_jobs_started_window_seconds"] == [((), 600.0)]
+
+
+def test_the_started_window_covers_two_intervals() -> None:
+    cache = SlurmCache(sources(), FakeSlurm(), interval=900, timeout=5)
+    assert cache.started_window == 1800
+    assert cache.get().values.samples["aihpc_slurm_jobs_started_window_seconds"] == [((), 1800.0)]
+
+
+def test_lean_squeue_runs_with_epoch_times() -> None:
+    [squeue] = [s for s in sources("lean") if s.command == "squeue"]
+    assert squeue.argv[:3] == ["env", "SLURM_TIME_FORMAT=%s", "squeue"]

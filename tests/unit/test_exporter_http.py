@@ -104,6 +104,13 @@ def _stubs(tmp_path: Path, fail: str = "") -> dict[str, str]:
             stub.write_text(
                 "#!/bin/sh\necho 'slurm_load_jobs error: Socket timed out' >&2\nexit 1\n"
             )
+        elif command == "squeue":
+            # The lean form is only right with epoch times (SLURM_TIME_FORMAT=%s).
+            stub.write_text(
+                '#!/bin/sh\n[ "$SLURM_TIME_FORMAT" = "%s" ] || '
+                "{ echo 'SLURM_TIME_FORMAT not set' >&2; exit 3; }\n"
+                f"cat {SLURM / fixture}\n"
+            )
         else:
             stub.write_text(f"#!/bin/sh\ncat {SLURM / fixture}\n")
         stub.chmod(0o755)
@@ -114,10 +121,21 @@ def test_once_prints_one_scrape(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PATH", _stubs(tmp_path)["PATH"])
-    code, out, _ = run_cli(["exporter", "--once"], capsys)
-    assert code == 0
+    monkeypatch.delenv("SLURM_TIME_FORMAT", raising=False)
+    code, out, err = run_cli(["exporter", "--once"], capsys)
+    assert code == 0, err
     samples = _parse(out)
     assert sum(samples["aihpc_slurm_partition_gpus_total"].values()) == 8
+    # the recorded pending jobs, eligible since the recording (in the past)
+    count = samples["aihpc_slurm_jobs_pending_age_seconds_count"]
+    assert count == {(("partition", "gpu"),): 5}
+    buckets = samples["aihpc_slurm_jobs_pending_age_seconds_bucket"]
+    assert buckets[(("le", "+Inf"), ("partition", "gpu"))] == 5
+    assert samples["aihpc_slurm_jobs_pending_oldest_seconds"][(("partition", "gpu"),)] > 0
+    assert samples["aihpc_slurm_jobs_pending"] == {
+        (("partition", "gpu"), ("reason", "Priority")): 4,
+        (("partition", "gpu"), ("reason", "Resources")): 1,
+    }
 
 
 def test_once_with_a_failing_command_exits_1_and_serves_the_rest(
