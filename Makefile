@@ -53,10 +53,10 @@ fix-docs: venv
 	@python scripts/role_docs.py
 	@python -m aihpc.spec.docgen
 
-# Place for the job-template compile generator (none yet): a generator of
-# files from job_templates/ goes here, before the golden files are rewritten.
+# The shipped job templates compiled to Python (aihpc/request/compiled_templates.py,
+# what `aihpc submit` renders with), before the golden files are rewritten.
 fix-templates: venv
-	@true
+	@python -m aihpc.request.tplcompile
 
 # Golden files: rendered job scripts and role configs, rewritten from the code.
 fix-golden: venv

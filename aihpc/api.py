@@ -13,16 +13,17 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from aihpc.errors import ClusterError, SpecError, SpecIssue
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from aihpc.backend.base import Backend
     from aihpc.request.model import JobRequest
     from aihpc.slurm.jobs import JobInfo, SubmitResult
@@ -125,6 +126,8 @@ def submit(
     try:
         result = chosen.submit(request)
     except BaseException:
+        import shutil
+
         # Nothing was queued: do not leave a job directory that looks like a job.
         shutil.rmtree(request.job_dir, ignore_errors=True)
         raise

@@ -8,8 +8,7 @@ so editing the workdir later cannot change a queued or requeued job.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,8 +19,37 @@ from aihpc.request.model import SnapshotFiles, SnapshotPlan
 IGNORE_FILE = ".aihpcignore"
 
 
+def _maybe_in_git(workdir: Path) -> bool:
+    """False when git could not find a repository for workdir, without running it.
+
+    git looks for `.git` (a directory, or a file in worktrees and submodules)
+    in workdir and each parent (of its real path), or takes a directory that is
+    itself a git directory (HEAD, objects/, refs/), unless $GIT_DIR names one. When none of
+    that is there, `git ls-files` would only say "not a git repository": a dry
+    run outside a checkout skips starting git (and importing subprocess).
+    """
+    if os.environ.get("GIT_DIR"):
+        return True
+    directory = os.path.realpath(workdir)  # git walks up the physical path
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return True
+        if os.path.isfile(os.path.join(directory, "HEAD")) and all(
+            os.path.isdir(os.path.join(directory, sub)) for sub in ("objects", "refs")
+        ):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+
+
 def _git_files(workdir: Path) -> list[str] | None:
     """Tracked files relative to workdir, or None when it is not in a git repo."""
+    if not _maybe_in_git(workdir):
+        return None
+    import subprocess  # ~4 ms of imports: only when git has to run
+
     try:
         proc = subprocess.run(
             ["git", "-C", str(workdir), "ls-files", "-z", "--cached", "--recurse-submodules"],
@@ -74,24 +102,35 @@ def list_files(workdir: Path) -> SnapshotFiles:
     `.aihpcignore` applies in both cases, so it can also drop tracked files.
     """
     tracked = _git_files(workdir)
+    root = str(workdir)
     if tracked is not None:
         rules = _read_rules(workdir, ())
-        files = [
-            f
-            for f in tracked
-            if (workdir / f).is_file() or (workdir / f).is_symlink()  # skip deleted files
-            if not ignore.is_ignored_file(rules, f)
-        ]
+        files = []
+        total = 0
+        for f in tracked:
+            if ignore.is_ignored_file(rules, f):
+                continue
+            try:
+                info = os.lstat(os.path.join(root, f))
+            except OSError:
+                continue  # deleted since it was committed
+            # Files and symlinks (copied as links); a directory (a submodule
+            # not recursed into) or a special file is not copied.
+            if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+                files.append(f)
+                total += info.st_size
         method = "git"
     else:
         files = _walk(workdir, _read_rules(workdir, ignore.DEFAULT_PATTERNS))
         method = "aihpcignore"
-    total = sum((workdir / f).lstat().st_size for f in files)
+        total = sum(os.lstat(os.path.join(root, f)).st_size for f in files)
     return SnapshotFiles(method=method, files=tuple(sorted(files)), total_bytes=total)
 
 
 def copy(plan: SnapshotPlan, progress: Callable[[int, int], None] | None = None) -> None:
     """Copy the planned files into plan.dest, keeping symlinks as symlinks."""
+    import shutil  # not on the dry-run path
+
     source, dest = Path(plan.source), Path(plan.dest)
     dest.mkdir(parents=True, exist_ok=True)
     for done, rel in enumerate(plan.files, start=1):

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
 
 from aihpc.errors import EXIT_FAILURE, AihpcError, SpecError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 def fail(message: str, code: int) -> NoReturn:

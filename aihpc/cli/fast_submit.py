@@ -10,11 +10,12 @@ specs) returns None and goes to click, which prints its usual help or error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from aihpc.spec.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class SubmitArgs:
     spec: Path
     overrides: tuple[str, ...]

@@ -9,7 +9,10 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Echo = Callable[..., None]  # echo(text, nl=True, err=False), like click.echo
 

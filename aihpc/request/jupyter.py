@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-import jinja2
 
 from aihpc import __version__, layout
 from aihpc.errors import SpecError, SpecIssue
@@ -20,6 +17,10 @@ from aihpc.request.materialize import (
 )
 from aihpc.request.model import FileToWrite, JobRequest
 from aihpc.spec.session import SessionSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 JOB_NAME = "jupyter"
 
@@ -47,7 +48,9 @@ def materialize_jupyter(
     }
     try:
         script = render.render("jupyter", context)
-    except jinja2.TemplateError as exc:  # a broken shipped template is our bug
+    except Exception as exc:  # a broken shipped template is our bug
+        if not render.is_template_error(exc):
+            raise
         raise SpecError(
             SpecIssue("<command line>", 1, 1, "template", f"jupyter template error: {exc}")
         ) from None

@@ -13,19 +13,22 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import jinja2
 
 from aihpc import __version__, layout
 from aihpc.errors import SpecError, SpecIssue
 from aihpc.layout import JobLayout
 from aihpc.request import render, sweep
 from aihpc.request.model import FileToWrite, JobRequest, SnapshotFiles, SnapshotPlan
-from aihpc.request.resume import ResumePlan
 from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
-from aihpc.spec.profile import ClusterProfile
 from aihpc.spec.templates import LAUNCHER_TEMPLATES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    # resume_from only: its module brings aihpc.slurm and aihpc.runtime (~3 ms).
+    from aihpc.request.resume import ResumePlan
+    from aihpc.spec.profile import ClusterProfile
 
 SRUN_WAIT_SECONDS = 60  # after the first task exits, how long srun waits for the others
 # After a task failed, how long the batch script waits for each allocated
@@ -208,10 +211,12 @@ def context(
     }
 
 
-def _template_error(template: str | Path, exc: jinja2.TemplateError) -> SpecError:
+def _template_error(template: str | Path, exc: Exception) -> SpecError:
+    """A jinja2.TemplateError as a spec issue: the template file, its line, the reason."""
     line = getattr(exc, "lineno", None) or 1
     where = getattr(exc, "filename", None) or str(template)
-    return SpecError(SpecIssue(where, line, 1, "template", f"template error: {exc.message}"))
+    message = getattr(exc, "message", None)
+    return SpecError(SpecIssue(where, line, 1, "template", f"template error: {message}"))
 
 
 def materialize(
@@ -259,7 +264,9 @@ def materialize(
     )
     try:
         script = render.render(template, ctx)
-    except jinja2.TemplateError as exc:
+    except Exception as exc:
+        if not render.is_template_error(exc):
+            raise
         raise _template_error(template, exc) from None
 
     argv = _sbatch_argv(spec, launcher, paths, len(rows))

@@ -6,14 +6,16 @@ A JobRequest is produced by `materialize()` without touching the system, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from aihpc.spec.records import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from aihpc.request.resume import ResumePlan
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SweepRow:
     """One array task: its index, the swept values and the extra argv words."""
 
@@ -25,7 +27,7 @@ class SweepRow:
         return {"index": self.index, "params": dict(self.params), "args": list(self.args)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotPlan:
     """Files to copy from `source` to `dest` (relative paths), and how they were chosen."""
 
@@ -36,7 +38,7 @@ class SnapshotPlan:
     total_bytes: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SnapshotFiles:
     """The file list chosen by aihpc.snapshot.list_files, before a destination exists."""
 
@@ -45,7 +47,7 @@ class SnapshotFiles:
     total_bytes: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileToWrite:
     """A file the submit step writes into the job directory before sbatch."""
 
@@ -54,7 +56,7 @@ class FileToWrite:
     mode: int = 0o644
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JobRequest:
     name: str
     job_dir: str

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from aihpc import layout
 from aihpc.errors import ClusterError, UsageError
 from aihpc.runtime import is_partial
 from aihpc.slurm.jobs import JobInfo
+from aihpc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResumePlan:
     job_id: str
     source_dir: str  # the earlier job's checkpoint directory

@@ -8,16 +8,14 @@ without aihpc. Format: docs/cluster-profile.md, section `policy`.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-
 from aihpc.errors import SpecIssue
 from aihpc.spec import slurmtime
 from aihpc.spec.locate import Locator
 from aihpc.spec.profile import ClusterProfile, Policy
+from aihpc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Access:
     """Who asks, and for what: the fields a policy judges."""
 
@@ -45,6 +43,8 @@ def _account_issues(
     if account not in allowed:
         if req.account is None:
             return []  # a default account the profile does not list: Slurm decides
+        import difflib  # for a hint only: ~1 ms of every submit otherwise
+
         guess = difflib.get_close_matches(account, list(allowed), n=1)
         hint = f"did you mean '{guess[0]}'?" if guess else ""
         hint = hint or f"your accounts: {_listing(sorted(allowed))}"

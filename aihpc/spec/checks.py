@@ -6,8 +6,6 @@ sbatch. They only report issues; resolving is `aihpc.spec.resolve`.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aihpc.errors import SpecIssue
@@ -16,6 +14,7 @@ from aihpc.spec.access import Access, check_access
 from aihpc.spec.locate import Locator
 from aihpc.spec.model import PLACEHOLDER_RE, TrainSpec
 from aihpc.spec.profile import ClusterProfile
+from aihpc.spec.records import field, record
 from aihpc.spec.resolve import Resolved, launcher_set
 
 # Slurm's default MaxArraySize is 1001 (indices 0..1000).
@@ -73,7 +72,7 @@ def _check_placeholders(
     return issues
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resources:
     """What one allocation asks of a partition; train.yaml and shell/jupyter alike."""
 
@@ -111,6 +110,8 @@ def check_resources(res: Resources, profile: ClusterProfile, locate: Locator) ->
     name = res.partition or profile.default_partition
     part = profile.partitions.get(name)
     if part is None:
+        import difflib  # for a hint only: ~1 ms of every submit otherwise
+
         guess = difflib.get_close_matches(name, list(profile.partitions), n=1)
         hint = f"did you mean '{guess[0]}'?" if guess else ""
         hint = hint or "partitions: " + ", ".join(sorted(profile.partitions))

@@ -14,12 +14,15 @@ points at the config file, not at train.yaml.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aihpc.errors import SpecError, SpecIssue, UsageError
+from aihpc.spec.records import field, record
 from aihpc.spec.yamlsafe import Located, Origin, load_mapping, load_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Top-level scalar keys that AIHPC_<KEY> may set. A fixed list on purpose:
 # jobs export AIHPC_CHECKPOINT_DIR, AIHPC_JOB_DIR, ... at run time, and those
@@ -94,7 +97,7 @@ def _texts_as_written(located: Located) -> None:
     located.data = walk(located.data, ())
 
 
-@dataclass
+@record()
 class Merged:
     """The merged data and, per path, where its key and value came from."""
 

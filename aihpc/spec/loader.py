@@ -7,11 +7,8 @@ line, column and field path of the value at fault.
 
 from __future__ import annotations
 
-import difflib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aihpc.errors import SpecError, SpecIssue, UsageError
 from aihpc.spec import checks
@@ -19,13 +16,18 @@ from aihpc.spec.layers import merge_layers
 from aihpc.spec.locate import Locator, sort_issues
 from aihpc.spec.model import Checkpoint, Container, TrainSpec
 from aihpc.spec.profile import ClusterProfile, find_profile, load_profile, profile_path
+from aihpc.spec.records import record
 from aihpc.spec.resolve import resolve
 from aihpc.spec.typed import Invalid, Model, Problem
 from aihpc.spec.yamlsafe import Origin
 from aihpc.spec.yamlsafe import Path as YPath
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class LoadedSpec:
     """A validated spec plus what the request stage needs to know about it."""
 
@@ -67,6 +69,8 @@ def issues_from_validation(exc: Invalid, locate: Locator) -> list[SpecIssue]:
         if problem.type == "extra_forbidden":
             model = _model_at(path[:-1])
             known = sorted(model.known_keys()) if model else []
+            import difflib  # for a hint only: ~1 ms of every submit otherwise
+
             guess = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
             hint = f"did you mean '{guess[0]}'?" if guess else ""
             if not hint and known:

@@ -6,23 +6,25 @@ issue always names the file and field that set the value at fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from aihpc.errors import SpecIssue
+from aihpc.spec.records import field, record
 from aihpc.spec.yamlsafe import Origin, format_path
 from aihpc.spec.yamlsafe import Path as YPath
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class HasOrigins(Protocol):
-    """Per path, where its value and its key were written (layers.Merged is one)."""
+    class HasOrigins(Protocol):
+        """Per path, where its value and its key were written (layers.Merged is one)."""
 
-    values: dict[YPath, Origin]
-    keys: dict[YPath, Origin]
+        values: dict[YPath, Origin]
+        keys: dict[YPath, Origin]
 
 
-@dataclass
+@record()
 class Origins:
     """Origins of values that came from somewhere other than merged YAML layers."""
 

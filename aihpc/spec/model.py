@@ -7,17 +7,15 @@ Checks that need the filesystem or the cluster profile live in
 """
 
 # spec_field is dataclasses.field plus the field's kind and description.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from aihpc.layout import CONTRACT_ENV, DEFAULT_CHECKPOINT_DIR
 from aihpc.spec import slurmtime
+from aihpc.spec.records import record
 from aihpc.spec.typed import (
     Int,
     Leaf,
@@ -31,6 +29,10 @@ from aihpc.spec.typed import (
     Str,
     spec_field,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SLURM_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -166,7 +168,7 @@ _check_sweep_key = _matches(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Checkpoint(Model):
     """Checkpoint, signal and requeue settings."""
 
@@ -192,7 +194,7 @@ class Checkpoint(Model):
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Container(Model):
     """Run the training processes in a container."""
 
@@ -214,7 +216,7 @@ class Container(Model):
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TrainSpec(Model):
     """A training job: what to run, on how many nodes, with which resources."""
 

@@ -10,18 +10,16 @@ rewrite another's partitions.
 """
 
 # spec_field is dataclasses.field plus the field's kind and description.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aihpc.errors import ProfileError
 from aihpc.spec import yamlsafe
 from aihpc.spec.model import ENV_KEY_RE
+from aihpc.spec.records import record
 from aihpc.spec.typed import (
     Bool,
     Int,
@@ -37,6 +35,10 @@ from aihpc.spec.typed import (
     spec_field,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 DEFAULT_PROFILE_PATH = "/etc/aihpc/cluster.yaml"
 PROFILE_ENV = "AIHPC_CLUSTER_PROFILE"
 KNOWN_SCHEMAS = frozenset({1})
@@ -49,7 +51,7 @@ class _Open(Model):
 Count = Int(ge=0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Partition(_Open):
     nodes: int = spec_field(Count)
     gpus_per_node: int = spec_field(Count)
@@ -60,12 +62,12 @@ class Partition(_Open):
     default: bool = spec_field(Bool(), False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Network(_Open):
     env: dict[str, str] = spec_field(MapOf(Str()), factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NullIsEmpty(Kind):
     """A section that may be absent, null or empty: null reads as the empty value,
     so a profile written before the section existed (or with nothing in it) loads."""
@@ -83,7 +85,7 @@ class NullIsEmpty(Kind):
 Names = NullIsEmpty(ListOf(Str()), list)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QosPolicy(_Open):
     # Kept as written: a max_wall we cannot read is Slurm's business, not a reason
     # to refuse every submit (checks parse it and skip what they cannot read).
@@ -91,7 +93,7 @@ class QosPolicy(_Open):
     preemptible: bool = spec_field(Bool(), False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserPolicy(_Open):
     default_account: str | None = spec_field(Optional(Str()), None)
     # account -> QOS allowed there; None (the whole map, or one account's list):
@@ -101,14 +103,14 @@ class UserPolicy(_Open):
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PartitionPolicy(_Open):
     allow_accounts: list[str] = spec_field(Names, factory=list, description="[]: open to all.")
     allow_qos: list[str] = spec_field(Names, factory=list, description="[]: open to all.")
     qos: str | None = spec_field(Optional(Str()), None, description="The partition QOS.")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy(_Open):
     """The accounting policy the slurm role wrote, for submit-time checks."""
 
@@ -126,7 +128,7 @@ class Policy(_Open):
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ClusterProfile(_Open):
     schema_: int = spec_field(Int(), alias="schema")
     cluster: str = spec_field(Str())

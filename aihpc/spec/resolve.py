@@ -8,15 +8,15 @@ resolved values in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from aihpc.spec import templates
 from aihpc.spec.locate import Locator
 from aihpc.spec.model import TrainSpec
+from aihpc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolved:
     workdir: Path  # absolute
     template: str | Path  # shipped template name, or the user's template file

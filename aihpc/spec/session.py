@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aihpc.errors import SpecError, SpecIssue, UsageError
 from aihpc.spec import checks
@@ -25,6 +24,7 @@ from aihpc.spec.model import (
     _one_line,
 )
 from aihpc.spec.profile import ClusterProfile, find_profile
+from aihpc.spec.records import record
 from aihpc.spec.yamlsafe import Origin
 
 COMMAND_LINE = "<command line>"
@@ -34,7 +34,7 @@ DEFAULT_JOBS_DIR = str(TrainSpec.fields()["jobs_dir"].default)
 JOBS_DIR_PLACEHOLDERS = frozenset({"name", "user"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SessionSpec:
     """One node, one task: an interactive shell or a JupyterLab job."""
 
@@ -48,7 +48,7 @@ class SessionSpec:
     jobs_dir: str = DEFAULT_JOBS_DIR
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadedSession:
     spec: SessionSpec
     profile: ClusterProfile | None

@@ -9,24 +9,31 @@ reason. Errors carry the field path, whether they are about a mapping key,
 and a message worded as pydantic worded it, so every message users saw
 before stays the same (tests/golden/messages/).
 
-A model is a frozen dataclass whose fields carry a `Kind` and a
-description in their metadata (`spec_field`); `docgen` renders the
-reference from the same descriptions.
+A model is a frozen record (`aihpc.spec.records`, dataclass-like) whose
+fields carry a `Kind` and a description in their metadata (`spec_field`);
+`docgen` renders the reference from the same descriptions.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+
+from aihpc.spec import records
+from aihpc.spec.records import record
+
+# typing only for the type checker: importing it costs ~2 ms of every start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar
+
+    Rule = Callable[[Any], Any]  # returns its argument or raises ValueError
+    M = TypeVar("M", bound="Model")
 
 Path = tuple[str | int, ...]
-Rule = Callable[[Any], Any]  # returns its argument or raises ValueError
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     """One validation error: where, what kind, and the message."""
 
@@ -79,7 +86,7 @@ class Leaf(Kind):
         """The JSON-schema fragment of this one value."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Str(Leaf):
     rules: tuple[Rule, ...] = ()
     min_length: int | None = None
@@ -105,7 +112,7 @@ class Str(Leaf):
         return {"type": "string"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Int(Leaf):
     gt: int | None = None
     ge: int | None = None
@@ -138,7 +145,7 @@ class Int(Leaf):
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bool(Leaf):
     def check(self, value: Any, path: Path, out: list[Problem]) -> Any:
         if not isinstance(value, bool):
@@ -150,7 +157,7 @@ class Bool(Leaf):
         return {"type": "boolean"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OneOf(Leaf):
     """A literal: one of a few strings."""
 
@@ -168,7 +175,7 @@ class OneOf(Leaf):
         return {"enum": list(self.values), "type": "string"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Optional(Kind):
     inner: Kind
 
@@ -179,7 +186,7 @@ class Optional(Kind):
         return {"anyOf": [self.inner.schema(defs), {"type": "null"}]}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ListOf(Kind):
     item: Kind
     min_length: int | None = None
@@ -208,7 +215,7 @@ class ListOf(Kind):
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MapOf(Kind):
     """A mapping with string keys; `after` rules see the whole mapping once it is valid."""
 
@@ -243,7 +250,7 @@ class MapOf(Kind):
         return {"additionalProperties": self.value.schema(defs), "type": "object"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Nested(Kind):
     model: type[Model]
 
@@ -264,7 +271,7 @@ class Nested(Kind):
         return {"$ref": f"#/$defs/{self.model.__name__}"}
 
 
-REQUIRED: Any = dataclasses.MISSING
+REQUIRED: Any = records.MISSING
 
 
 def spec_field(
@@ -278,13 +285,13 @@ def spec_field(
     """A model field: its kind, its default (or a factory), and its documentation."""
     meta = {"kind": kind, "description": description, "alias": alias}
     if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=meta)
+        return records.field(default_factory=factory, metadata=meta)
     if default is REQUIRED:
-        return dataclasses.field(metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+        return records.field(metadata=meta)
+    return records.field(default=default, metadata=meta)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldInfo:
     """What callers read about a field (`Model.model_fields[name]`)."""
 
@@ -304,14 +311,11 @@ class FieldInfo:
         return self.default is REQUIRED and self.factory is None
 
 
-M = TypeVar("M", bound="Model")
-
-
 class Model:
-    """Base of the frozen dataclass models: validation, copy, dump, schema."""
+    """Base of the frozen record models: validation, copy, dump, schema."""
 
     extra_allowed: ClassVar[bool] = False  # keep unknown keys (profile) or refuse them
-    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+    __record_fields__: ClassVar[tuple[records.Field, ...]]
     _fields_cache: ClassVar[dict[str, FieldInfo] | None] = None
 
     @classmethod
@@ -319,10 +323,10 @@ class Model:
         cached = cls.__dict__.get("_fields_cache")
         if cached is None:
             cached = {}
-            for f in dataclasses.fields(cls):
+            for f in records.fields(cls):
                 if "kind" not in f.metadata:
                     continue
-                factory = None if f.default_factory is dataclasses.MISSING else f.default_factory
+                factory = None if f.default_factory is records.MISSING else f.default_factory
                 cached[f.name] = FieldInfo(
                     f.name,
                     f.metadata["kind"],
@@ -392,7 +396,7 @@ class Model:
         return frozenset(self.__dict__.get("_fields_set", ()))
 
     def model_copy(self: M, *, update: Mapping[str, Any]) -> M:
-        made = dataclasses.replace(self, **update)
+        made = records.replace(self, **update)
         object.__setattr__(made, "_fields_set", self.model_fields_set | set(update))
         return made
 

@@ -4,13 +4,20 @@
     python bench/cli/bench_cli.py --torchx PATH   # + torchx --dryrun (torchx from a throwaway venv)
     python bench/cli/bench_cli.py --cluster       # + live sbatch comparisons (on the login node)
     python bench/cli/bench_cli.py --importtime    # + the slowest imports of the dry run
+    python bench/cli/bench_cli.py --on ctl1       # all of it, --cluster too, on the login node
 
-Measurements (median wall time of --repeat runs, each a fresh process):
+Measurements (median wall time of --repeat runs, each a fresh process; the
+local commands run interleaved, one of each per round):
   * `aihpc --help` against `python -c pass`            (target: ratio <= 2.5)
   * `aihpc submit --dry-run examples/ddp/train.yaml`  (and torchx's dry run of dist.ddp)
   * --cluster: `aihpc submit` (held) against `sbatch` of the same pre-rendered script,
     and a 100-point sweep as one array against a loop of 100 sbatch calls.
     Every job it submits is held (--hold) and cancelled at the end: nothing runs.
+
+`--on HOST` copies this file and examples/ddp to the user's home on HOST (the
+local container cluster's login node: `ssh -F --ssh-config HOST` as root, then
+`su - --user`, as tests/cluster does), runs it there with --cluster and the
+installed aihpc's Python (--remote-python), and prints its output here.
 
 The summary prints every row of issue 14's table with its ratio to
 `python -c pass` measured in the same run, and each target as a ratio: the
@@ -21,12 +28,15 @@ issue's login-node targets (ms) divided by that node's `python -c pass`
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -63,33 +73,56 @@ def aihpc_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "aihpc"]
 
 
-def timed(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
-    """Median seconds of `repeat` runs (after one warm-up run for the page cache)."""
-    samples = []
+Command = tuple[list[str], dict[str, str] | None]  # argv, environment
+
+
+def timed_rounds(commands: dict[str, Command], repeat: int) -> dict[str, list[float]]:
+    """Seconds of `repeat` runs of each command, interleaved: every round runs each
+    command once (in a rotating order), so a load that comes and goes on a shared
+    machine falls on all of them alike. One warm-up run each first (page cache)."""
+    samples: dict[str, list[float]] = {key: [] for key in commands}
+    keys = list(commands)
     for i in range(repeat + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, env=env, check=False)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.decode()[-2000:]}")
-        if i:
-            samples.append(elapsed)
-    return statistics.median(samples)
+        for key in keys[i % len(keys) :] + keys[: i % len(keys)]:
+            argv, env = commands[key]
+            start = time.perf_counter()
+            proc = subprocess.run(argv, capture_output=True, env=env, check=False)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.decode()[-2000:]}")
+            if i:
+                samples[key].append(elapsed)
+    return samples
+
+
+def paired(samples: dict[str, list[float]], top: str, bottom: str) -> float:
+    """The median over rounds of top/bottom measured in the same round."""
+    return statistics.median(a / b for a, b in zip(samples[top], samples[bottom], strict=True))
+
+
+def ensure_bytecode() -> None:
+    """Write the .pyc files of the aihpc being measured, as an installed wheel has them.
+
+    With PYTHONDONTWRITEBYTECODE (or a read-only tree), a module edited since
+    its .pyc was written is compiled from source at every start, which is not
+    what users run. Where the package is not writable (an install owned by
+    root), compileall fails quietly and the installer's .pyc files are used.
+    """
+    where = subprocess.run(
+        [sys.executable, "-c", "import aihpc, os; print(os.path.dirname(aihpc.__file__))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if where:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", where], capture_output=True, env=env
+        )
 
 
 def line(label: str, seconds: float, extra: str = "") -> None:
     print(f"  {label:<52} {seconds * 1000:8.1f} ms  {extra}")
-
-
-def bench_startup(repeat: int, results: dict[str, Any]) -> None:
-    print("start-up")
-    base = timed([sys.executable, "-c", "pass"], repeat)
-    help_time = timed([*aihpc_command(), "--help"], repeat)
-    ratio = help_time / base
-    line("python -c pass", base)
-    verdict = "OK" if ratio <= HELP_TARGET else f"OVER the {HELP_TARGET}x target"
-    line("aihpc --help", help_time, f"ratio {ratio:.2f}x  ({verdict})")
-    results.update(python_pass=base, aihpc_help=help_time, help_ratio=ratio)
 
 
 def _dry_run_env(tmp: Path) -> dict[str, str]:
@@ -102,29 +135,57 @@ def _dry_run_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def bench_dry_run(repeat: int, torchx: str | None, results: dict[str, Any]) -> None:
-    print("dry run (render script + sbatch argv, no submission)")
+def bench_local(repeat: int, torchx: str | None, results: dict[str, Any]) -> None:
+    """python -c pass, --help, the dry run and torchx's, interleaved round by round."""
     with tempfile.TemporaryDirectory() as tmp:
         env = _dry_run_env(Path(tmp))
         # A copy outside any git checkout: the snapshot is listed the same way
         # whether or not the example is committed.
         example = shutil.copytree(DDP_SPEC.parent, Path(tmp) / "ddp")
-        dry = timed(
-            [*aihpc_command(), "submit", str(example / "train.yaml"), "--dry-run"], repeat, env
-        )
+        commands: dict[str, Command] = {
+            "python_pass": ([sys.executable, "-c", "pass"], None),
+            "aihpc_help": ([*aihpc_command(), "--help"], None),
+            "aihpc_dry_run": (
+                [*aihpc_command(), "submit", str(example / "train.yaml"), "--dry-run"],
+                env,
+            ),
+        }
+        if torchx is not None:
+            script = str(REPO / "examples" / "ddp" / "train.py")
+            dist_ddp = ["dist.ddp", "-j", "2x2", "--script", script]
+            commands["torchx_dry_run"] = (
+                [torchx, "run", "--dryrun", "-s", "slurm", *dist_ddp],
+                None,
+            )
+            commands["torchx_help"] = ([torchx, "--help"], None)
+        samples = timed_rounds(commands, repeat)
+    medians = {key: statistics.median(values) for key, values in samples.items()}
+    results.update(medians)
+
+    print("start-up")
+    base, help_time = medians["python_pass"], medians["aihpc_help"]
+    ratio = help_time / base
+    line("python -c pass", base)
+    verdict = "OK" if ratio <= HELP_TARGET else f"OVER the {HELP_TARGET}x target"
+    line("aihpc --help", help_time, f"ratio {ratio:.2f}x  ({verdict})")
+    results["help_ratio"] = ratio
+
+    print("dry run (render script + sbatch argv, no submission)")
+    dry = medians["aihpc_dry_run"]
     line("aihpc submit --dry-run examples/ddp/train.yaml", dry)
-    results["aihpc_dry_run"] = dry
     if torchx is None:
         print("  torchx: skipped (not installed; pass --torchx /path/to/venv/bin/torchx)")
         return
-    script = str(REPO / "examples" / "ddp" / "train.py")
-    argv = [torchx, "run", "--dryrun", "-s", "slurm", "dist.ddp", "-j", "2x2", "--script", script]
-    tx = timed(argv, repeat)
+    tx, tx_help = medians["torchx_dry_run"], medians["torchx_help"]
     # aihpc's dry run also validates against the profile and lists the snapshot.
-    line("torchx run --dryrun -s slurm dist.ddp", tx, f"aihpc / torchx = {dry / tx:.2f}x")
-    tx_help = timed([torchx, "--help"], repeat)
-    line("torchx --help", tx_help, f"aihpc / torchx = {results['aihpc_help'] / tx_help:.2f}x")
-    results.update(torchx_dry_run=tx, torchx_help=tx_help)
+    pair = paired(samples, "aihpc_dry_run", "torchx_dry_run")
+    line(
+        "torchx run --dryrun -s slurm dist.ddp",
+        tx,
+        f"aihpc / torchx = {dry / tx:.2f}x (same-round median {pair:.2f}x)",
+    )
+    line("torchx --help", tx_help, f"aihpc / torchx = {help_time / tx_help:.2f}x")
+    results["paired_dry_run_over_torchx"] = pair
 
 
 def verdict(ratio: float, target: float) -> str:
@@ -198,21 +259,29 @@ def bench_importtime() -> None:
             print(f"  {micros / 1000:8.1f} ms  {module}")
 
 
+def _checked(proc: subprocess.CompletedProcess[str]) -> str:
+    """stdout, or exit with the command and its stderr (a bench cannot go on without it)."""
+    if proc.returncode != 0:
+        raise SystemExit(f"{shlex.join(proc.args)} failed (rc={proc.returncode}):\n{proc.stderr}")
+    return proc.stdout
+
+
 def _sbatch(argv: list[str]) -> str:
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    out = _checked(subprocess.run(argv, capture_output=True, text=True, check=False))
     return out.strip().splitlines()[-1].split(";")[0]
 
 
 def _submit_held(cmd: list[str], extra: list[str]) -> tuple[float, dict[str, Any]]:
     start = time.perf_counter()
-    out = subprocess.run(
+    proc = subprocess.run(
         [*cmd, "submit", str(DDP_SPEC), *extra, "--json"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         env=dict(os.environ, SBATCH_HOLD="1"),  # sbatch reads SBATCH_HOLD like --hold
     )
-    return time.perf_counter() - start, json.loads(out.stdout)
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(_checked(proc))
 
 
 def bench_cluster(repeat: int, results: dict[str, Any]) -> None:
@@ -257,6 +326,64 @@ def bench_cluster(repeat: int, results: dict[str, Any]) -> None:
             subprocess.run(["scancel", *submitted], check=False)
 
 
+# -- --on HOST: the same benchmark on the login node, from this machine ------
+REMOTE_DIR = "aihpc-bench"  # under the user's home on the remote host
+# The test cluster's (scripts/test-cluster.sh), or the one $AIHPC_LOCAL_PREFIX names.
+DEFAULT_SSH_CONFIG = Path(os.environ.get("AIHPC_STATE_DIR", REPO / ".cache" / "local-cluster")) / (
+    os.environ.get("AIHPC_LOCAL_PREFIX", "aihpc-test-") + "ssh_config"
+)
+
+
+def _bundle() -> bytes:
+    """This file and examples/ddp, laid out as in the repository (tar)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(Path(__file__).resolve(), arcname="bench/cli/bench_cli.py")
+        tar.add(
+            DDP_SPEC.parent,
+            arcname="examples/ddp",
+            filter=lambda info: None if "__pycache__" in info.name else info,
+        )
+    return buffer.getvalue()
+
+
+def remote_argv(args: argparse.Namespace) -> list[str]:
+    """The bench command line run on the remote host (always with --cluster)."""
+    argv = [args.remote_python, "bench/cli/bench_cli.py", "--cluster", "--repeat", str(args.repeat)]
+    if args.remote_torchx:
+        argv += ["--torchx", args.remote_torchx]
+    if args.importtime:
+        argv.append("--importtime")
+    return [*argv, "--json", "bench-cli.json"]
+
+
+def run_on(args: argparse.Namespace) -> int:
+    """Copy the bench to HOST, run it there as the user, fetch its numbers."""
+    ssh = ["ssh", "-F", str(args.ssh_config), args.on]
+    if not args.ssh_config.exists():
+        raise SystemExit(
+            f"{args.ssh_config} is missing: is the local cluster up (make cluster-up)?"
+        )
+    user = shlex.quote(args.user)
+    home = f'"$(getent passwd {user} | cut -d: -f6)/{REMOTE_DIR}"'
+    setup = (
+        f'set -e; d={home}; rm -rf "$d"; mkdir -p "$d"; tar -C "$d" -xf -; chown -R {user}: "$d"'
+    )
+    subprocess.run([*ssh, setup], input=_bundle(), check=True, timeout=120)
+    inner = f"cd {REMOTE_DIR} && {shlex.join(remote_argv(args))}"
+    print(f"on {args.on} as {args.user}: {inner}", flush=True)
+    # The remote bench prints as it goes; its exit status is its --help verdict.
+    proc = subprocess.run([*ssh, f"su - {user} -c {shlex.quote(inner)}"], check=False)
+    if args.json:
+        fetched = subprocess.run(
+            [*ssh, f"cat {home}/bench-cli.json"], capture_output=True, check=False, timeout=60
+        )
+        if fetched.returncode == 0:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_bytes(fetched.stdout)
+    return proc.returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
@@ -264,10 +391,22 @@ def main() -> int:
     parser.add_argument("--cluster", action="store_true", help="also submit to the live cluster")
     parser.add_argument("--importtime", action="store_true", help="show the slowest imports")
     parser.add_argument("--json", type=Path, help="write the numbers to this file")
+    remote = parser.add_argument_group("running on the login node (--on)")
+    remote.add_argument("--on", metavar="HOST", help="run there over ssh, with --cluster")
+    remote.add_argument("--ssh-config", type=Path, default=DEFAULT_SSH_CONFIG)
+    remote.add_argument("--user", default="alice", help="who runs it there (default alice)")
+    remote.add_argument(
+        "--remote-python",
+        default="/opt/aihpc/bin/python",
+        help="the Python of the installed aihpc there (its bin/ holds the aihpc CLI)",
+    )
+    remote.add_argument("--remote-torchx", help="a torchx executable on HOST, if any")
     args = parser.parse_args()
+    if args.on:
+        return run_on(args)
     results: dict[str, Any] = {"python": sys.version.split()[0], "aihpc": aihpc_command()}
-    bench_startup(args.repeat, results)
-    bench_dry_run(args.repeat, args.torchx, results)
+    ensure_bytecode()
+    bench_local(args.repeat, args.torchx, results)
     if args.cluster:
         bench_cluster(args.repeat, results)
     else:

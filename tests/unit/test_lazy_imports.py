@@ -68,3 +68,25 @@ def test_list_imports_the_backend_but_nothing_heavy(tmp_path: Path) -> None:
     modules = _imported(["list"], env)
     assert "aihpc.backend.cli_backend" in modules
     assert not _top_level(modules) & set(HEAVY)
+
+
+def test_dry_run_imports_neither_jinja2_nor_click(tmp_path: Path) -> None:
+    """`submit --dry-run` renders from the compiled templates and skips click (issue 14).
+
+    Outside a git checkout it does not start git either (no subprocess), and
+    no module on its path imports typing at run time (~2 ms; see
+    aihpc/spec/records.py for the idiom).
+    """
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    (tmp_path / "train.yaml").write_text("name: demo\nscript: train.py\nnodes: 2\n")
+    profile = tmp_path / "cluster.yaml"
+    profile.write_text((FIXTURES / "golden-profile.yaml").read_text())
+    env = dict(os.environ, AIHPC_CLUSTER_PROFILE=str(profile))
+    env.pop("GIT_DIR", None)
+    modules = _imported(["submit", str(tmp_path / "train.yaml"), "--dry-run"], env)
+    assert "aihpc.request.compiled_templates" in modules
+    assert not _top_level(modules) & {"jinja2", "click", "rich", "pydantic", "typing"}
+    from aihpc import snapshot
+
+    if not snapshot._maybe_in_git(tmp_path):
+        assert "subprocess" not in modules

@@ -107,9 +107,53 @@ def test_git_errors_other_than_not_a_repo_are_reported(
         stdout = b""
         stderr = b"fatal: detected dubious ownership in repository"
 
-    monkeypatch.setattr(snapshot.subprocess, "run", lambda *_a, **_k: Proc())
+    (tmp_path / ".git").mkdir()  # looks like a checkout, so git is asked
+    monkeypatch.setattr(subprocess, "run", lambda *_a, **_k: Proc())
     with pytest.raises(UsageError, match="dubious ownership"):
         snapshot.list_files(tmp_path)
+
+
+def test_git_is_not_started_outside_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No .git in the workdir or a parent (nor $GIT_DIR): the walk, without running git."""
+    _tree(tmp_path, ["train.py"])
+
+    def no_git(*_a: object, **_k: object) -> None:
+        raise AssertionError("git was started")
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.setattr(subprocess, "run", no_git)
+    if snapshot._maybe_in_git(tmp_path):
+        pytest.skip(f"{tmp_path} is inside a git checkout or git directory")
+    assert snapshot.list_files(tmp_path).method == "aihpcignore"
+    # A `.git` file (worktree, submodule) or $GIT_DIR: git decides.
+    (tmp_path / ".git").write_text("gitdir: /nowhere\n")
+    assert snapshot._maybe_in_git(tmp_path)
+    (tmp_path / ".git").unlink()
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    assert snapshot._maybe_in_git(tmp_path)
+    # A bare repository (or a .git directory) as workdir is git's business too.
+    monkeypatch.delenv("GIT_DIR")
+    bare = tmp_path / "bare.git"
+    for sub in ("objects", "refs"):
+        (bare / sub).mkdir(parents=True)
+    (bare / "HEAD").write_text("ref: refs/heads/main\n")
+    assert snapshot._maybe_in_git(bare / "objects")
+
+
+def test_git_listing_through_a_symlinked_workdir(tmp_path: Path) -> None:
+    """git finds the repository on the real path; so must the shortcut."""
+    repo = tmp_path / "repo"
+    _tree(repo, ["sub/x.py"])
+    _git(repo, "init", "-q")
+    _git(repo, "add", "sub/x.py")
+    _git(repo, "commit", "-qm", "init")
+    link = tmp_path / "outside"
+    link.mkdir()
+    os.symlink(repo / "sub", link / "sub")
+    files = snapshot.list_files(link / "sub")
+    assert (files.method, files.files) == ("git", ("x.py",))
 
 
 def test_copy_keeps_symlinks_and_refuses_escapes(tmp_path: Path) -> None:

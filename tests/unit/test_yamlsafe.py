@@ -116,3 +116,105 @@ def test_load_value_roots_origins_at_path() -> None:
 def test_format_path() -> None:
     assert format_path(("sweep", "lr", 0)) == "sweep.lr[0]"
     assert format_path(()) == ""
+
+
+# -- libyaml and the Python composer agree (aihpc/spec/yamlsafe._compose_c) --------
+TRICKY = [
+    "name: a\nargs: [--lr, 1e-4, '1e-4', \"x y\"]\ntime: 1:00:00\nnodes: 0x10\n",
+    "name: héllo wörld ✓\nscript: ü.py\nenv: {Ä: 'ö', B: \"\\u00e9\\t\"}\nx: 1\n",
+    "a:\n  - b: 1\n    c: [1, {d: e}]\n  -\n    - nested\n? explicit\n: value\n",
+    "text: |\n  line one\n   line two\nfolded: >-\n  a\n  b\n\n"
+    "null1: ~\nnull2:\nyes: yes\non: off\n",
+    "%YAML 1.1\n---\nname: doc # comment\n# only a comment\nq: 'it''s'\nr: \"a\\\"b\"\n...\n",
+    "anchored: &a [1, 2]\ntagged: !!str 12\nfloat: 1.5e3\nsexa: 190:20:30\ndate: 2025-01-02\n",
+    "crlf: 1\r\nnext: two\r\nlist:\r\n  - x\r\n",
+    "key with spaces: v\n'quoted key': 1\n\"dq\": 2\n123: int key\n",
+    "deep: {a: {b: {c: {d: [[[x]]]}}}}\n",
+    "empty_list: []\nempty_map: {}\nempty_str: ''\nspaces: '  '\n",
+]
+BROKEN = [
+    "a: [1, 2\n",
+    "a: 1\n b: 2\n",
+    "a:\tb\n\tc: d\n",
+    "- a\nb: c\n",
+    "a: 'unterminated\n",
+    "a: 1\n---\nb: 2\n",
+    "a: \x07bell\n",
+    "a: *alias\n",
+]
+
+
+def _corpus() -> list[str]:
+    from tests.unit.conftest import FIXTURES, REPO
+    from tests.unit.test_golden import CASES as GOLDEN
+    from tests.unit.test_validation import CASES as MESSAGES
+
+    texts = [*TRICKY, *BROKEN, *GOLDEN.values()]
+    texts += [c[1] if isinstance(c[1], str) else c[1].decode("utf-8", "replace") for c in MESSAGES]
+    for path in (*REPO.glob("examples/*/*.yaml"), *FIXTURES.rglob("*.yaml")):
+        texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return texts
+
+
+def _shape(node: object) -> object:
+    """Everything of a node graph the builder reads: kind, tag, value, start position."""
+    from yaml.nodes import MappingNode, ScalarNode
+
+    mark = node.start_mark  # type: ignore[attr-defined]
+    head = (type(node).__name__, node.tag, mark.line, mark.column)  # type: ignore[attr-defined]
+    if isinstance(node, ScalarNode):
+        return (*head, node.value)
+    if isinstance(node, MappingNode):
+        return (*head, [(_shape(k), _shape(v)) for k, v in node.value])
+    return (*head, [_shape(item) for item in node.value])  # type: ignore[attr-defined]
+
+
+def _python_compose(text: str) -> object:
+    from aihpc.spec import yamlsafe
+
+    loader = yamlsafe._Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def test_libyaml_composes_what_the_python_composer_composes() -> None:
+    import yaml
+
+    from aihpc.spec import yamlsafe
+
+    if yamlsafe._CLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    used = 0
+    for text in _corpus():
+        fast = yamlsafe._compose_c(text)
+        try:
+            slow = _python_compose(text)
+        except (yaml.YAMLError, SpecError):
+            assert fast is None, text  # the Python composer words every error
+            continue
+        if fast is None:
+            assert slow is None or "*" in text, text
+            continue
+        used += 1
+        assert _shape(fast) == _shape(slow), text
+    assert used > 30
+
+
+def test_load_mapping_is_the_same_with_and_without_libyaml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aihpc.spec import yamlsafe
+
+    def load(text: str) -> object:
+        try:
+            doc = yamlsafe.load_mapping(text, "t.yaml")
+        except SpecError as exc:
+            return str(exc)
+        return (doc.data, doc.values, doc.keys, doc.texts)
+
+    corpus = _corpus()
+    fast = [load(t) for t in corpus]
+    monkeypatch.setattr(yamlsafe, "_CLoader", None)
+    assert [load(t) for t in corpus] == fast
