@@ -36,16 +36,22 @@ T = TypeVar("T")
 
 
 # -- plumbing -------------------------------------------------------------
-def ssh_root(command: str, timeout: float = 120, stdin: bytes | None = None) -> str:
+def ssh_on(host: str, command: str, timeout: float = 120, stdin: bytes | None = None) -> str:
+    """Run a shell command as root on a node; its stdout, asserting exit 0."""
     proc = subprocess.run(
-        ["ssh", "-F", str(SSH_CONFIG), LOGIN, command],
+        ["ssh", "-F", str(SSH_CONFIG), host, command],
         input=stdin,
         capture_output=True,
         timeout=timeout,
     )
     out, err = proc.stdout.decode(), proc.stderr.decode()
-    assert proc.returncode == 0, f"{command!r} on {LOGIN}: rc={proc.returncode}\n{out}\n{err}"
+    assert proc.returncode == 0, f"{command!r} on {host}: rc={proc.returncode}\n{out}\n{err}"
     return out
+
+
+def ssh_root(command: str, timeout: float = 120, stdin: bytes | None = None) -> str:
+    """Run a shell command as root on the login node (ctl1)."""
+    return ssh_on(LOGIN, command, timeout=timeout, stdin=stdin)
 
 
 def as_alice(command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

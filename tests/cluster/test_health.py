@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from aihpc.slurm.nodes import NodeInfo, parse_nodes, show_nodes_argv
 from tests.cluster import jobs
-from tests.clusterlib import SSH_CONFIG, require_live_cluster
+from tests.clusterlib import require_live_cluster
 
 pytestmark = pytest.mark.cluster
 
@@ -41,14 +40,7 @@ RECORD = "/var/lib/aihpc/health/drain.json"
 
 
 def on_node(command: str, timeout: float = 60) -> str:
-    proc = subprocess.run(
-        ["ssh", "-F", str(SSH_CONFIG), NODE, command],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"{command!r} on {NODE}: rc={proc.returncode}\n{proc.stderr}"
-    return proc.stdout
+    return jobs.ssh_on(NODE, command, timeout=timeout)
 
 
 def node() -> NodeInfo:

@@ -39,7 +39,7 @@ from collections import Counter
 
 import pytest
 
-from tests.cluster.jobs import USER
+from tests.cluster.jobs import USER, ssh_on
 from tests.clusterlib import SSH_CONFIG, require_live_cluster
 
 pytestmark = pytest.mark.cluster
@@ -146,15 +146,7 @@ done
 """
 
 
-def _ssh(host: str, command: str, timeout: float = 60) -> str:
-    proc = subprocess.run(
-        ["ssh", "-F", str(SSH_CONFIG), host, command],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"{command!r} on {host}: rc={proc.returncode}\n{proc.stderr}"
-    return proc.stdout
+_ssh = ssh_on
 
 
 def _background(host: str, script: str, *args: str) -> subprocess.Popen[bytes]:

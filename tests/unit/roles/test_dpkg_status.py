@@ -94,7 +94,10 @@ def test_module_replays_the_recording(tmp_path: Path) -> None:
         # What debootstrap leaves: a lock and a partial/ directory, no index.
         (["lock", "partial/"], False),
         (["deb.debian.org_debian_dists_trixie_InRelease"], True),
-        (["mirror_debian_dists_bookworm_Release", "mirror_debian_dists_bookworm_Release.gpg"], True),
+        (
+            ["mirror_debian_dists_bookworm_Release", "mirror_debian_dists_bookworm_Release.gpg"],
+            True,
+        ),
     ],
 )
 def test_module_reports_whether_apt_has_any_index(
