@@ -33,10 +33,10 @@ fi
 
 # Last on the live cluster, because it grows it: add gpu3 with --limit, then
 # the node-failure test, which needs gpu3 as the spare.
-log "adding a node with site.yml --limit"
+log "scaling lane: add a node with site.yml --limit, then kill one under a job"
 t=$(date +%s)
 pytest tests/cluster_scaling -q -p no:cacheprovider
-log "node added in $(( $(date +%s) - t )) s"
+log "scaling lane (add a node, a node dies) passed in $(( $(date +%s) - t )) s"
 
 if [ "${AIHPC_KEEP_CLUSTER:-0}" != 1 ]; then
   log "removing the test cluster"
