@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export AIHPC_LOCAL_PREFIX=aihpc-test-
 mkdir -p build/logs
-rm -f build/logs/molecule-cluster-ansible.log
+rm -f build/logs/molecule-cluster-ansible.log build/logs/node-failure-times.json
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 destroy_cluster() { molecule destroy -s cluster >/dev/null 2>&1 || true; }
 
@@ -37,6 +37,9 @@ log "scaling lane: add a node with site.yml --limit, then kill one under a job"
 t=$(date +%s)
 pytest tests/cluster_scaling -q -p no:cacheprovider
 log "scaling lane (add a node, a node dies) passed in $(( $(date +%s) - t )) s"
+if [ -f build/logs/node-failure-times.json ]; then
+  log "node death, kill to requeue and resume: $(cat build/logs/node-failure-times.json)"
+fi
 
 if [ "${AIHPC_KEEP_CLUSTER:-0}" != 1 ]; then
   log "removing the test cluster"

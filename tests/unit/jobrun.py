@@ -58,7 +58,11 @@ if [ -n "${STUB_SRUN_HANG:-}" ]; then
 fi
 exec "$@"
 """,
-    "torchrun": RECORD,
+    # The agent: it ends as its workers do (STUB_TRAINER), like python3 below.
+    "torchrun": RECORD
+    + r"""
+if [ -n "${STUB_TRAINER:-}" ]; then exec bash -c "$STUB_TRAINER"; fi
+""",
     "python3": r"""#!/bin/bash
 if [ "${1:-}" = -I ]; then exec "$REAL_PYTHON" "$@"; fi
 """

@@ -31,6 +31,11 @@ FAIL = (
     'echo "Traceback (most recent call last):" >> "$AIHPC_LOG_DIR/rank-0.log"; '
     'echo "ValueError: step 5" >> "$AIHPC_LOG_DIR/rank-0.log"; exit 1'
 )
+# Under torchrun the task is the node's agent and its log is node-<t>.log
+# (srun --output); the agent exits non-zero when a worker raises.
+FAIL_TORCHRUN = FAIL.replace("rank-0.log", "node-0.log")
+# Both launchers run their task under the same wrapper and are judged alike.
+LAUNCHERS = pytest.mark.parametrize("launcher", ["srun", "torchrun"])
 # Started, then waits for the checkpoint flag, "saves" and exits 0.
 POLITE = (
     'touch "$AIHPC_RUN_DIR/started"; '
@@ -86,8 +91,12 @@ def write_job(tmp: Path, preempted: bool) -> str:
     return str(path)
 
 
-def setup(tmp: Path, max_restarts: int = 2) -> Any:
-    spec = jobrun.spec_for(tmp, checkpoint={"signal_before": 20, "max_restarts": max_restarts})
+def setup(tmp: Path, max_restarts: int = 2, launcher: str = "srun") -> Any:
+    spec = jobrun.spec_for(
+        tmp,
+        launcher=launcher,
+        checkpoint={"signal_before": 20, "max_restarts": max_restarts},
+    )
     return jobrun.prepare(spec, jobrun.project_dir(tmp))
 
 
@@ -100,8 +109,11 @@ def restarts(request: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_node_failure_excludes_the_dead_node_and_requeues(tmp_path: Path, slurmd: int) -> None:
-    request = setup(tmp_path)
+@LAUNCHERS
+def test_node_failure_excludes_the_dead_node_and_requeues(
+    tmp_path: Path, slurmd: int, launcher: str
+) -> None:
+    request = setup(tmp_path, launcher=launcher)
     env = jobrun.base_env(
         tmp_path,
         STUB_TRAINER="exit 1",  # gloo's "Connection reset by peer" on a survivor
@@ -119,6 +131,9 @@ def test_node_failure_excludes_the_dead_node_and_requeues(tmp_path: Path, slurmd
     assert row["cause"] == "node_failure" and row["requeued"] is True
     assert row["nodes"] == "node2" and row["step_exit"] == 1 and row["job_id"] == "4242"
     assert not (Path(request.job_dir) / "run" / "failure.log").exists()
+    # The launcher under test ran as the step's task (the torchrun agent, or the program).
+    agents = [c for c in run.calls if c.name == "torchrun"]
+    assert len(agents) == (1 if launcher == "torchrun" else 0), [c.name for c in run.calls]
 
 
 def test_a_dead_node_ends_a_hanging_srun_at_once(tmp_path: Path, slurmd: int) -> None:
@@ -152,11 +167,14 @@ def test_drained_or_not_responding_nodes_count_as_failed(tmp_path: Path, slurmd:
     assert ["update", "JobId=4242", "ExcNodeList=node1,node2"] in scontrol(run.calls, "update")
 
 
-def test_program_error_fails_fast_with_the_traceback(tmp_path: Path, slurmd: int) -> None:
-    request = setup(tmp_path)
+@LAUNCHERS
+def test_program_error_fails_fast_with_the_traceback(
+    tmp_path: Path, slurmd: int, launcher: str
+) -> None:
+    request = setup(tmp_path, launcher=launcher)
     env = jobrun.base_env(
         tmp_path,
-        STUB_TRAINER=FAIL,
+        STUB_TRAINER=FAIL_TORCHRUN if launcher == "torchrun" else FAIL,
         STUB_NODES_JSON=write_nodes(tmp_path, node("node1", slurmd), node("node2", slurmd)),
     )
     run = jobrun.run_script(request, env)
