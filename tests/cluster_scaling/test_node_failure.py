@@ -14,13 +14,15 @@ about 1.5 minutes in all here (300 s + 120 s at Slurm's defaults).
 
 Also: a program error fails fast (one run, traceback at the end of `aihpc
 logs`), and `--resume-from` continues a failed job and refuses another
-user's.
+user's. Both resumes meet a torn checkpoint (a partial left beside the last
+good one, as atomic_path leaves it when the writer dies) and ignore it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import time
 
@@ -69,6 +71,18 @@ def job_json(job_id: str) -> dict[str, object]:
     return job
 
 
+def leave_torn_checkpoint(job_dir: str, tag: str) -> str:
+    """What atomic_path leaves when the writer dies mid-save: a hidden partial
+    beside the last good checkpoint (garbage, and newer than it)."""
+    torn = f"{job_dir}/checkpoints/.ckpt.pt.{tag}"
+    ok(as_alice(f"head -c 4096 /dev/urandom > {shlex.quote(torn)}"))
+    return torn
+
+
+def checkpoint_names(job_dir: str) -> list[str]:
+    return ok(as_alice(f"ls -A {shlex.quote(job_dir + '/checkpoints')}")).split()
+
+
 def last_step(log: str) -> int:
     found = re.findall(r"^step (\d+) loss", log, re.MULTILINE)
     return int(found[-1]) if found else 0
@@ -102,6 +116,9 @@ def test_node_death_requeues_and_resumes_identically() -> None:
         # The first run's last step: training may pass a step or a checkpoint
         # between the log read above and the kill taking effect.
         reached = last_step(rank0_log(job.job_id))
+        # A save torn by the death, newer than the last good checkpoint: the
+        # resumed run must not load it (the identical weights below say so).
+        leave_torn_checkpoint(job.job_dir, "torn01")
         wait_log(job.job_id, "resumed from step", timeout=600)
         resumed_at = time.time()
         (end,) = wait_ended(job.job_id, timeout=900)
@@ -155,6 +172,7 @@ def test_resume_from_continues_a_failed_job_and_refuses_others() -> None:
     first = submit(DDP, f"nf-first-{TOKEN}", args_override([*ARGS[:-2], "--raise-at-step", "25"]))
     (end,) = wait_ended(first.job_id, timeout=300)
     assert end["state"] == "FAILED"
+    leave_torn_checkpoint(first.job_dir, "torn02")
     proc = aihpc(
         "submit",
         DDP,
@@ -173,6 +191,9 @@ def test_resume_from_continues_a_failed_job_and_refuses_others() -> None:
     final = results(rank0_log(str(data["job_id"])))[-1]
     assert final["resumed_from"] == 20  # the last save before the error at step 25
     assert final["steps"] == STEPS
+    # Only complete checkpoints were carried over: the torn one stayed behind.
+    assert ".ckpt.pt.torn02" in checkpoint_names(first.job_dir)
+    assert checkpoint_names(str(data["job_dir"])) == ["ckpt.pt"]
     # root's job (another user): refused before sbatch, exit 2, no traceback.
     other = ssh_root("sbatch --parsable -A research -p gpu --wrap 'sleep 1'").strip()
     refused = as_alice(f"aihpc submit {DDP} --resume-from {other}")
