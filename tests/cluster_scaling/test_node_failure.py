@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+from aihpc import layout
+from aihpc.runtime import PARTIAL_PREFIX
 from tests.cluster.jobs import (
     DDP,
     TOKEN,
@@ -73,16 +75,19 @@ def job_json(job_id: str) -> dict[str, object]:
     return job
 
 
-def leave_torn_checkpoint(job_dir: str, tag: str) -> str:
+def checkpoint_dir(job_dir: str) -> str:
+    return f"{job_dir}/{layout.CHECKPOINTS}"
+
+
+def leave_torn_checkpoint(job_dir: str, tag: str) -> None:
     """What atomic_path leaves when the writer dies mid-save: a hidden partial
     beside the last good checkpoint (garbage, and newer than it)."""
-    torn = f"{job_dir}/checkpoints/.ckpt.pt.{tag}"
+    torn = f"{checkpoint_dir(job_dir)}/{PARTIAL_PREFIX}ckpt.pt.{tag}"
     ok(as_alice(f"head -c 4096 /dev/urandom > {shlex.quote(torn)}"))
-    return torn
 
 
 def checkpoint_names(job_dir: str) -> list[str]:
-    return ok(as_alice(f"ls -A {shlex.quote(job_dir + '/checkpoints')}")).split()
+    return ok(as_alice(f"ls -A {shlex.quote(checkpoint_dir(job_dir))}")).split()
 
 
 def last_step(log: str) -> int:

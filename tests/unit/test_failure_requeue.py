@@ -24,16 +24,22 @@ from typing import Any
 
 import pytest
 
+from aihpc.layout import TASK_LOG
 from tests.unit import jobrun
 from tests.unit.jobrun import Call
 
-FAIL = (
-    'echo "Traceback (most recent call last):" >> "$AIHPC_LOG_DIR/rank-0.log"; '
-    'echo "ValueError: step 5" >> "$AIHPC_LOG_DIR/rank-0.log"; exit 1'
-)
-# Under torchrun the task is the node's agent and its log is node-<t>.log
-# (srun --output); the agent exits non-zero when a worker raises.
-FAIL_TORCHRUN = FAIL.replace("rank-0.log", "node-0.log")
+
+def failing_trainer(launcher: str) -> str:
+    """A task that raises at step 5, writing its traceback to task 0's log:
+    rank-0.log for srun; under torchrun the task is the node's agent, whose
+    log (srun --output) is node-0.log, and it exits non-zero when a worker raises."""
+    log = f'"$AIHPC_LOG_DIR/{TASK_LOG[launcher].format(0)}"'
+    return (
+        f'echo "Traceback (most recent call last):" >> {log}; '
+        f'echo "ValueError: step 5" >> {log}; exit 1'
+    )
+
+
 # Both launchers run their task under the same wrapper and are judged alike.
 LAUNCHERS = pytest.mark.parametrize("launcher", ["srun", "torchrun"])
 # Started, then waits for the checkpoint flag, "saves" and exits 0.
@@ -174,7 +180,7 @@ def test_program_error_fails_fast_with_the_traceback(
     request = setup(tmp_path, launcher=launcher)
     env = jobrun.base_env(
         tmp_path,
-        STUB_TRAINER=FAIL_TORCHRUN if launcher == "torchrun" else FAIL,
+        STUB_TRAINER=failing_trainer(launcher),
         STUB_NODES_JSON=write_nodes(tmp_path, node("node1", slurmd), node("node2", slurmd)),
     )
     run = jobrun.run_script(request, env)
